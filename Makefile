@@ -1,0 +1,48 @@
+# The two commands: `make lab` and `make test`. Each first makes .venv match pyproject.toml.
+# On a machine where an NVIDIA driver answers, the CUDA stack is installed (torch CUDA wheels,
+# onnxruntime-gpu, cupy-cuda12x); elsewhere the CPU build of torch and onnxruntime.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.labkit-installed
+# torch release taken first on CPU-only machines; the range in pyproject accepts it, so the
+# project install that follows adds no second (CUDA) torch.
+TORCH_CPU ?= 2.13.0
+HAS_CUDA  := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
+EXTRAS    := $(if $(HAS_CUDA),cuda,cpu)
+HOST ?= 127.0.0.1
+PORT ?= 8888
+
+export PATH := $(abspath $(BIN)):$(PATH)
+
+.PHONY: lab test lint format course clean-venv
+
+$(STAMP): pyproject.toml Makefile
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+ifeq ($(HAS_CUDA),)
+	$(BIN)/python -m pip install --quiet "torch==$(TORCH_CPU)"
+endif
+	$(BIN)/python -m pip install --quiet -e ".[dev,$(EXTRAS)]"
+	touch $(STAMP)
+
+course: $(STAMP)
+	$(BIN)/labkit course build --if-stale
+
+lab: course
+	@echo "Starting JupyterLab on notebooks/ — open the URL with the token printed below."
+	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --ServerApp.open_browser=False \
+		--ServerApp.root_dir=$(CURDIR)/notebooks
+
+test: $(STAMP)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/labkit course check
+	$(BIN)/python -m pytest -n 2
+
+lint: $(STAMP)
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+clean-venv:
+	rm -rf $(VENV)
