@@ -289,7 +289,6 @@ def environment_report() -> EnvironmentReport:
         ort_providers_available=ort_available,
         ort_providers_loaded=ort_loaded,
         packages={
-            name: _version(name)
-            for name in ("numpy", "nbgrader", "jupyterlab", "onnx", "labkit")
+            name: _version(name) for name in ("numpy", "nbgrader", "jupyterlab", "onnx", "labkit")
         },
     )

@@ -1,0 +1,105 @@
+"""``labkit``: doctor, grade, course build, course check."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Sequence
+
+__all__ = ["main"]
+
+
+def _table(rows: Sequence[tuple[str, str]]) -> str:
+    width = max(len(k) for k, _ in rows)
+    return "\n".join(f"{k:<{width}}  {v}" for k, v in rows)
+
+
+def _doctor(args: argparse.Namespace) -> int:
+    from labkit.device import environment_report
+
+    report = environment_report()
+    if args.json:
+        print(json.dumps(report.to_dict(), indent=2))
+    else:
+        print(_table(report.rows()))
+    return 0
+
+
+def _grade(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from labkit.grading import GradeError, grade
+
+    feedback = args.feedback
+    if feedback is None and not args.json:
+        path = Path(args.notebook)
+        feedback = path.with_name(path.stem + "_feedback.html")
+    try:
+        report = grade(args.notebook, feedback=feedback)
+    except GradeError as err:
+        print(f"labkit grade: {err}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(report.to_dict()))
+    else:
+        print(repr(report))
+        if feedback is not None:
+            print(f"feedback: {feedback}")
+    return 0
+
+
+def _course(args: argparse.Namespace) -> int:
+    from labkit.grading import build, check
+
+    if args.action == "build":
+        rebuilt = build(args.labs or None, if_stale=args.if_stale)
+        print("rebuilt: " + (", ".join(rebuilt) if rebuilt else "nothing (up to date)"))
+        return 0
+    problems = check(args.labs or None)
+    for problem in problems:
+        print(problem, file=sys.stderr)
+    if problems:
+        print(f"course check: {len(problems)} problem(s)", file=sys.stderr)
+        return 1
+    print("course check: notebooks/ is up to date and leaks nothing")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    doctor = sub.add_parser("doctor", help="print what this machine offers the course")
+    doctor.add_argument("--json", action="store_true", help="one JSON object instead of a table")
+    doctor.set_defaults(run=_doctor)
+
+    grade = sub.add_parser("grade", help="autograde a course notebook, hidden tests included")
+    grade.add_argument("notebook", help="path to a filled-in course notebook")
+    grade.add_argument("--json", action="store_true", help="print one JSON object")
+    grade.add_argument(
+        "--feedback",
+        metavar="PATH",
+        help="write the HTML feedback here (default without --json: <notebook>_feedback.html)",
+    )
+    grade.set_defaults(run=_grade)
+
+    course = sub.add_parser("course", help="build or check the nbgrader course")
+    course.add_argument("action", choices=["build", "check"])
+    course.add_argument("labs", nargs="*", help="lab ids (default: all)")
+    course.add_argument(
+        "--if-stale", action="store_true", help="build only labs whose release is stale"
+    )
+    course.set_defaults(run=_course)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    args = build_parser().parse_args(argv)
+    return int(args.run(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,231 @@
+"""Build the course from its sources and check that what is committed matches them.
+
+One source of truth per notebook: ``solutions/<lab>/<name>.py`` (jupytext percent format with
+nbgrader metadata in the cell headers). :func:`build` turns it into the nbgrader source notebook
+``solutions/<lab>/<name>.ipynb`` and runs nbgrader's ``generate_assignment`` to make the learner's
+copy in ``notebooks/<lab>/``. :func:`check` rebuilds both in memory and reports what is stale, and
+scans the released notebooks for solutions or hidden tests that leaked.
+"""
+
+from __future__ import annotations
+
+import filecmp
+import json
+import re
+import shutil
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.grading._nbgrader import course_config, run_step
+from labkit.grading._paths import course_root, lab_dirs
+
+__all__ = ["CourseProblem", "build", "check", "notebook_from_source", "source_files"]
+
+KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
+_SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
+_HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+_MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+
+
+@dataclass(frozen=True)
+class CourseProblem:
+    """One thing wrong with the committed course, found by :func:`check`."""
+
+    path: str
+    problem: str
+
+    def __str__(self) -> str:
+        return f"{self.path}: {self.problem}"
+
+
+def source_files(lab_dir: Path) -> list[Path]:
+    """The jupytext notebook sources of one lab (``*.py`` files with ``# %%`` cells)."""
+    return sorted(
+        p for p in lab_dir.glob("*.py") if "\n# %%" in "\n" + p.read_text(encoding="utf-8")
+    )
+
+
+def notebook_from_source(path: Path) -> Any:
+    """Convert one jupytext source into the nbgrader source notebook, deterministically."""
+    import jupytext
+    import nbformat
+
+    nb = jupytext.read(path, fmt="py:percent")
+    nb.metadata = nbformat.from_dict(
+        {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
+    )
+    seen: set[str] = set()
+    for index, cell in enumerate(nb.cells):
+        grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
+        cell_id = grade_id or f"cell-{index:03d}"
+        if cell_id in seen:
+            raise ValueError(f"{path}: grade_id {cell_id!r} is used by more than one cell")
+        seen.add(cell_id)
+        cell["id"] = cell_id
+        if cell.cell_type == "code":
+            cell.outputs = []
+            cell.execution_count = None
+    nbformat.validate(nb)
+    return nb
+
+
+def _dumps(nb: Any) -> str:
+    import nbformat
+
+    return nbformat.writes(nb) + "\n"
+
+
+def _normalized(path: Path) -> str:
+    """A notebook's JSON with keys sorted, for comparison."""
+    return json.dumps(json.loads(path.read_text(encoding="utf-8")), sort_keys=True)
+
+
+def _generate_release(root: Path, lab: str, workdir: Path) -> Path:
+    """Run generate_assignment for ``lab`` in a scratch course; return its release folder."""
+    scratch = workdir / "course"
+    shutil.copytree(root / "solutions" / lab, scratch / "solutions" / lab)
+    config = course_config(scratch, db_url=f"sqlite:///{workdir / 'gradebook.db'}")
+    run_step("generate_assignment", config, lab, force=True)
+    return scratch / "notebooks" / lab
+
+
+def _write_sources(lab_dir: Path) -> list[Path]:
+    written = []
+    for src in source_files(lab_dir):
+        target = src.with_suffix(".ipynb")
+        text = _dumps(notebook_from_source(src))
+        if not target.exists() or target.read_text(encoding="utf-8") != text:
+            target.write_text(text, encoding="utf-8")
+        written.append(target)
+    return written
+
+
+def _replace_dir(new: Path, target: Path) -> None:
+    """Swap ``new`` in for ``target`` so a failed build never leaves a half-written release."""
+    target.parent.mkdir(parents=True, exist_ok=True)
+    old = target.with_name(f".{target.name}.old")
+    if old.exists():
+        shutil.rmtree(old)
+    staged = target.with_name(f".{target.name}.new")
+    if staged.exists():
+        shutil.rmtree(staged)
+    shutil.copytree(new, staged)
+    if target.exists():
+        target.rename(old)
+    staged.rename(target)
+    if old.exists():
+        shutil.rmtree(old)
+
+
+def _selected(root: Path, labs: list[str] | None) -> list[Path]:
+    dirs = lab_dirs(root)
+    if not labs:
+        return dirs
+    known = {d.name: d for d in dirs}
+    unknown = [lab for lab in labs if lab not in known]
+    if unknown:
+        raise ValueError(f"labs {unknown} do not exist; known labs: {sorted(known)}")
+    return [known[lab] for lab in labs]
+
+
+def build(labs: list[str] | None = None, *, if_stale: bool = False) -> list[str]:
+    """Regenerate source notebooks and releases; returns the labs that were rebuilt."""
+    root = course_root()
+    rebuilt = []
+    for lab_dir in _selected(root, labs):
+        if if_stale and not check([lab_dir.name]):
+            continue
+        _write_sources(lab_dir)
+        with tempfile.TemporaryDirectory(prefix="labkit-build-") as tmp:
+            release = _generate_release(root, lab_dir.name, Path(tmp))
+            _replace_dir(release, root / "notebooks" / lab_dir.name)
+        rebuilt.append(lab_dir.name)
+    return rebuilt
+
+
+def _leaks(release_nb: Path, source_nb: Path) -> list[str]:
+    """Solution or hidden-test text from the source that is still in the released notebook."""
+    released = json.loads(release_nb.read_text(encoding="utf-8"))
+    text = "\n".join("".join(c.get("source", "")) for c in released.get("cells", []))
+    found = [f"marker {m!r} present" for m in _MARKERS if m in text]
+    if source_nb.exists():
+        source = json.loads(source_nb.read_text(encoding="utf-8"))
+        for cell in source.get("cells", []):
+            body = "".join(cell.get("source", ""))
+            meta = cell.get("metadata", {}).get("nbgrader", {})
+            blocks = _SOLUTION.findall(body) + _HIDDEN.findall(body)
+            if cell.get("cell_type") == "markdown" and meta.get("solution"):
+                blocks.append(body)  # a written answer: the whole cell is the model answer
+            for block in blocks:
+                lines = [ln.strip() for ln in block.splitlines() if len(ln.strip()) > 20]
+                if lines and all(ln in text for ln in lines):
+                    found.append(f"cell {meta.get('grade_id', '?')!r} leaks its solution")
+    return found
+
+
+def check(labs: list[str] | None = None) -> list[CourseProblem]:
+    """Everything stale or leaking in the committed course (empty list: all good)."""
+    root = course_root()
+    problems: list[CourseProblem] = []
+    selected = _selected(root, labs)
+    released_labs = {p.name for p in (root / "notebooks").glob("[0-9]*") if p.is_dir()}
+    if not labs:
+        for orphan in sorted(released_labs - {d.name for d in selected}):
+            problems.append(CourseProblem(f"notebooks/{orphan}", "released lab has no source"))
+    for lab_dir in selected:
+        rel = lab_dir.relative_to(root)
+        sources = source_files(lab_dir)
+        if not sources:
+            problems.append(CourseProblem(str(rel), "no notebook source (*.py with # %% cells)"))
+            continue
+        for src in sources:
+            target = src.with_suffix(".ipynb")
+            expected = _dumps(notebook_from_source(src))
+            if not target.exists() or _normalized(target) != json.dumps(
+                json.loads(expected), sort_keys=True
+            ):
+                problems.append(
+                    CourseProblem(str(target.relative_to(root)), "stale: run `labkit course build`")
+                )
+        release_dir = root / "notebooks" / lab_dir.name
+        with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
+            # Compare against the release the *current* sources produce.
+            fresh_root = Path(tmp) / "fresh"
+            shutil.copytree(lab_dir, fresh_root / "solutions" / lab_dir.name)
+            _write_sources(fresh_root / "solutions" / lab_dir.name)
+            fresh = _generate_release(fresh_root, lab_dir.name, Path(tmp) / "gen")
+            problems += _compare_release(fresh, release_dir, root)
+        for nb in sorted(release_dir.glob("*.ipynb")):
+            for leak in _leaks(nb, lab_dir / nb.name):
+                problems.append(CourseProblem(str(nb.relative_to(root)), leak))
+    return problems
+
+
+def _compare_release(fresh: Path, committed: Path, root: Path) -> list[CourseProblem]:
+    rel = str(committed.relative_to(root))
+    if not committed.is_dir():
+        return [CourseProblem(rel, "missing: run `labkit course build`")]
+    problems = []
+    fresh_files = {p.relative_to(fresh) for p in fresh.rglob("*") if p.is_file()}
+    committed_files = {
+        p.relative_to(committed)
+        for p in committed.rglob("*")
+        if p.is_file()
+        and not p.name.endswith("_results.json")
+        and ".ipynb_checkpoints" not in str(p)
+    }
+    for name in sorted(fresh_files ^ committed_files):
+        state = "missing" if name in fresh_files else "not produced by the source"
+        problems.append(CourseProblem(f"{rel}/{name}", f"{state}: run `labkit course build`"))
+    for name in sorted(fresh_files & committed_files):
+        a, b = fresh / name, committed / name
+        same = (
+            _normalized(a) == _normalized(b)
+            if name.suffix == ".ipynb"
+            else filecmp.cmp(a, b, shallow=False)
+        )
+        if not same:
+            problems.append(CourseProblem(f"{rel}/{name}", "stale: run `labkit course build`"))
+    return problems

@@ -1,0 +1,166 @@
+"""``labkit grade``: the autograder's score for one notebook, hidden tests included.
+
+A learner's notebook is graded exactly as the instructor's ``nbgrader autograde`` would grade it:
+in a scratch course made from the course source (the same ``nbgrader_config.py``), nbgrader
+generates the assignment, autogrades the submission (restoring edited test cells and re-inserting
+hidden tests) and writes feedback; the scores are then read back from that gradebook.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import tempfile
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from labkit.grading._nbgrader import course_config, run_step
+from labkit.grading._paths import course_root, lab_dirs
+
+__all__ = ["CellScore", "GradeError", "GradeReport", "ManualCell", "grade", "identify"]
+
+STUDENT = "learner"
+
+
+class GradeError(Exception):
+    """The notebook cannot be graded (missing, corrupted, or not from this course)."""
+
+
+@dataclass(frozen=True)
+class CellScore:
+    grade_id: str
+    score: float
+    max_score: float
+
+
+@dataclass(frozen=True)
+class ManualCell:
+    grade_id: str
+    max_score: float
+
+
+@dataclass(frozen=True)
+class GradeReport:
+    """Autograded score of one notebook; ``manual`` lists cells an instructor grades by hand."""
+
+    notebook: str
+    lab: str
+    score: float
+    max_score: float
+    tests: tuple[CellScore, ...]
+    manual: tuple[ManualCell, ...]
+
+    def to_dict(self) -> dict[str, Any]:
+        out = asdict(self)
+        out["tests"] = [asdict(t) for t in self.tests]
+        out["manual"] = [asdict(m) for m in self.manual]
+        return out
+
+    def __repr__(self) -> str:
+        lines = [f"{self.notebook} ({self.lab}): {self.score:g} / {self.max_score:g} autograded"]
+        lines += [f"  {t.grade_id:<40} {t.score:g} / {t.max_score:g}" for t in self.tests]
+        lines += [f"  {m.grade_id:<40} manual, {m.max_score:g} points" for m in self.manual]
+        return "\n".join(lines)
+
+
+def _grade_cells(nb: dict[str, Any]) -> list[dict[str, Any]]:
+    return [
+        c["metadata"]["nbgrader"]
+        for c in nb.get("cells", [])
+        if isinstance(c, dict)
+        and isinstance(c.get("metadata", {}).get("nbgrader"), dict)
+        and c["metadata"]["nbgrader"].get("grade_id")
+    ]
+
+
+def _load(path: Path) -> dict[str, Any]:
+    if not path.exists():
+        raise GradeError(f"notebook {str(path)!r} does not exist")
+    if not path.is_file():
+        raise GradeError(f"notebook {str(path)!r} is not a file")
+    try:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise GradeError(f"notebook {str(path)!r} is not valid notebook JSON ({err})") from None
+    if not isinstance(nb, dict) or not isinstance(nb.get("cells"), list):
+        raise GradeError(f"notebook {str(path)!r} is not a Jupyter notebook (no cell list)")
+    return nb
+
+
+def identify(nb: dict[str, Any], root: Path | None = None) -> tuple[str, Path]:
+    """The lab and course source notebook a submission belongs to, matched by grade ids."""
+    ids = {m["grade_id"] for m in _grade_cells(nb)}
+    best: tuple[int, str, Path] | None = None
+    for lab_dir in lab_dirs(root):
+        for source in sorted(lab_dir.glob("*.ipynb")):
+            source_ids = {m["grade_id"] for m in _grade_cells(_load(source))}
+            overlap = len(ids & source_ids)
+            if overlap and (best is None or overlap > best[0]):
+                best = (overlap, lab_dir.name, source)
+    if best is None:
+        raise GradeError("notebook is not from this course (none of its graded cells match)")
+    return best[1], best[2]
+
+
+def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeReport:
+    """Autograde ``notebook`` against the course source, hidden tests included.
+
+    Parameters
+    ----------
+    notebook
+        A course notebook, filled in or not, saved anywhere under any name.
+    feedback
+        Where to write nbgrader's HTML feedback; ``None`` writes nothing.
+
+    Returns
+    -------
+    GradeReport
+        Per-test-cell scores as recorded in the gradebook, and the manually graded cells.
+    """
+    path = Path(notebook).expanduser()
+    nb = _load(path)
+    root = course_root()
+    lab, source = identify(nb, root)
+    with tempfile.TemporaryDirectory(prefix="labkit-grade-") as tmp:
+        scratch = Path(tmp)
+        shutil.copytree(source.parent, scratch / "solutions" / lab)
+        config = course_config(scratch)
+        run_step("generate_assignment", config, lab, force=True)
+        submitted = scratch / "submitted" / STUDENT / lab
+        submitted.mkdir(parents=True)
+        shutil.copyfile(path, submitted / source.name)
+        run_step("autograde", config, lab, STUDENT, force=True)
+        report = _read_gradebook(config, lab, source, path)
+        if feedback is not None:
+            run_step("generate_feedback", config, lab, STUDENT, force=True)
+            html = scratch / "feedback" / STUDENT / lab / source.with_suffix(".html").name
+            target = Path(feedback).expanduser()
+            target.parent.mkdir(parents=True, exist_ok=True)
+            shutil.copyfile(html, target)
+    return report
+
+
+def _read_gradebook(config: Any, lab: str, source: Path, submission: Path) -> GradeReport:
+    from nbgrader.api import Gradebook
+
+    tests, manual = [], []
+    with Gradebook(config.CourseDirectory.db_url) as gb:
+        for meta in _grade_cells(_load(source)):
+            if not meta.get("grade") and not meta.get("task"):
+                continue
+            g = gb.find_grade(meta["grade_id"], source.stem, lab, STUDENT)
+            if meta.get("solution") or meta.get("task"):
+                manual.append(ManualCell(meta["grade_id"], float(g.max_score)))
+            else:
+                tests.append(
+                    CellScore(meta["grade_id"], float(g.auto_score or 0), float(g.max_score))
+                )
+    return GradeReport(
+        notebook=str(submission),
+        lab=lab,
+        score=float(sum(t.score for t in tests)),
+        max_score=float(sum(t.max_score for t in tests)),
+        tests=tuple(tests),
+        manual=tuple(manual),
+    )

@@ -1,0 +1,49 @@
+"""The labkit course for nbgrader: solutions/ is the source, notebooks/ the release.
+
+Run nbgrader from the repository root (`nbgrader generate_assignment 01_gpu_training`, ...);
+`labkit grade` and `labkit grade-class` load this same file so every path grades alike.
+"""
+
+import os
+from pathlib import Path
+
+c = get_config()  # noqa: F821  (provided by nbgrader's config loader)
+
+ROOT = Path(__file__).resolve().parent
+
+c.CourseDirectory.course_id = "labkit"
+c.CourseDirectory.root = str(ROOT)
+c.CourseDirectory.source_directory = "solutions"
+c.CourseDirectory.release_directory = "notebooks"
+# sqlite under a git-ignored folder by default; a PostgreSQL URL for big classes, e.g.
+# LABKIT_DB_URL=postgresql+psycopg2://grader@localhost/labkit
+(ROOT / ".nbgrader").mkdir(exist_ok=True)
+c.CourseDirectory.db_url = os.environ.get(
+    "LABKIT_DB_URL", f"sqlite:///{ROOT / '.nbgrader' / 'gradebook.db'}"
+)
+# Notebook sources (*.py, jupytext) and measurement files never travel with a lab.
+c.CourseDirectory.ignore = [
+    ".ipynb_checkpoints",
+    "*.pyc",
+    "__pycache__",
+    "feedback",
+    "*.py",
+    "*_results.json",
+    "*_feedback.html",
+]
+
+c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
+c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
+
+# Grading kernel: one name everywhere, a per-cell time limit.
+c.Execute.kernel_name = "python3"
+c.Execute.timeout = 120
+c.ExecutePreprocessor.kernel_name = "python3"
+
+# Known harmless stderr lines (never real errors): dropped during autograde so a correct
+# solution is not scored 0 for a library's chatter.
+c.IgnorePattern.enabled = True
+c.IgnorePattern.pattern = (
+    r"(?:.*SAWarning.*|.*Please consider to run pre-processing before quantization.*"
+    r"|.*Matplotlib is building the font cache.*|.*oneDNN custom operations.*)"
+)
