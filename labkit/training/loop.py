@@ -11,7 +11,8 @@ and excluded from throughput.
 
 Peak memory comes from the CUDA allocator on a GPU (over the timed steps); on the CPU it is
 measured on the first warm-up step with :class:`~labkit.training.memory.LiveTensorTracker`,
-which would slow timed steps down.
+which would slow timed steps down, and not at all for a compiled model on the CPU (the tracker
+would make ``torch.compile`` fall back to eager execution).
 
 Examples
 --------
@@ -230,7 +231,12 @@ def train(
             torch.cuda.reset_peak_memory_stats(dev)
         tracker = (
             LiveTensorTracker()
-            if track_memory and dev.type != "cuda" and step == 0 and warmup_steps > 0
+            # The tracker is a dispatch mode, under which torch.compile falls back to eager.
+            if track_memory
+            and dev.type != "cuda"
+            and step == 0
+            and warmup_steps > 0
+            and not compile
             else None
         )
         start = time.perf_counter()
