@@ -12,6 +12,8 @@ HAS_CUDA  := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
 EXTRAS    := $(if $(HAS_CUDA),cuda,cpu)
 HOST ?= 127.0.0.1
 PORT ?= 8888
+# Jupyter refuses to run as root unless told; containers and CI machines often are root.
+ALLOW_ROOT := $(if $(filter 0,$(shell id -u)),--ServerApp.allow_root=True)
 
 export PATH := $(abspath $(BIN)):$(PATH)
 
@@ -32,7 +34,7 @@ course: $(STAMP)
 lab: course
 	@echo "Starting JupyterLab on notebooks/ — open the URL with the token printed below."
 	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --ServerApp.open_browser=False \
-		--ServerApp.root_dir=$(CURDIR)/notebooks
+		--ServerApp.root_dir=$(CURDIR)/notebooks $(ALLOW_ROOT)
 
 test: $(STAMP)
 	$(BIN)/ruff check .
