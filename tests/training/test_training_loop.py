@@ -231,3 +231,13 @@ def test_cuda_mixed_precision_trains(precision):
     assert report.losses[-1] < report.losses[0]
     ref = copy.deepcopy(model).float()
     assert all(p.is_cuda for p in ref.parameters())
+
+
+@pytest.mark.slow
+def test_compiled_training_matches_eager():
+    batches = _batches(4, 16)
+    eager = train(_small_mlp(), batches, warmup_steps=1, device="cpu")
+    compiled = train(_small_mlp(), batches, warmup_steps=1, compile=True, device="cpu")
+    assert compiled.compiled and compiled.peak_memory_bytes is None  # tracker would undo compile
+    for a, b in zip(compiled.losses, eager.losses, strict=True):
+        assert a == pytest.approx(b, rel=1e-4)

@@ -1,0 +1,56 @@
+"""benchmarks/gpu_check on a machine without a GPU: a clear message, exit 0; the CPU smoke run."""
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "benchmarks" / "gpu_check"
+
+
+def _run(*args, env=None, timeout=300):
+    return subprocess.run(
+        [str(SCRIPT), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env={**os.environ, "PATH": str(Path(sys.executable).parent) + os.pathsep + os.environ["PATH"],
+             **(env or {})},
+    )  # fmt: skip
+
+
+def test_wrapper_is_executable():
+    assert os.access(SCRIPT, os.X_OK)
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="CPU-only behaviour")
+def test_without_a_gpu_it_says_so_and_exits_cleanly():
+    result = _run(env={"CUDA_VISIBLE_DEVICES": ""})
+    assert result.returncode == 0, result.stderr
+    assert "no CUDA device is visible" in result.stdout and "nothing to check" in result.stdout
+    assert result.stderr == ""
+
+
+def test_unknown_check_names_are_refused():
+    result = _run("--skip", "warp-drive")
+    assert result.returncode == 2 and "unknown check" in result.stderr
+
+
+@pytest.mark.slow
+def test_cpu_smoke_run_prints_a_table_without_failures(tmp_path):
+    out = tmp_path / "rows.json"
+    result = _run("--smoke-cpu", "--skip", "compile,ddp", "--json", str(out))
+    assert result.returncode == 0, result.stdout + result.stderr
+    rows = json.loads(out.read_text())
+    by_check = {r["check"]: r for r in rows}
+    assert all(r["status"] in ("ok", "skip") for r in rows), rows
+    for expected in ("matmul fp32", "memory bandwidth", "train fp32", "train bf16",
+                     "activation checkpointing", "ORT CPU", "DLPack torch<->NumPy (CPU)"):  # fmt: skip
+        assert by_check[expected]["status"] == "ok", by_check.get(expected)
+    assert by_check["train fp16"]["status"] == "skip"  # fp16 + GradScaler is CUDA-only
+    assert "failed" in result.stdout and "check" in result.stdout.splitlines()[2]
