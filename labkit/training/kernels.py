@@ -35,6 +35,7 @@ import numpy as np
 import torch
 
 __all__ = [
+    "ROW_SOFTMAX_CUDA_SOURCE",
     "bias_gelu",
     "cupy_available",
     "row_softmax",
@@ -45,7 +46,7 @@ __all__ = [
 
 _SQRT_2_OVER_PI = math.sqrt(2.0 / math.pi)
 
-_ROW_SOFTMAX_SRC = r"""
+ROW_SOFTMAX_CUDA_SOURCE = r"""
 extern "C" __global__
 void labkit_row_softmax(const float* x, float* y, const int n_cols) {
     extern __shared__ float buf[];
@@ -111,7 +112,7 @@ def _cupy_kernels() -> dict[str, Any]:
         "squared_norm": cupy.ReductionKernel(
             "T x", "T y", "x * x", "a + b", "y = a", "0", "labkit_squared_norm"
         ),
-        "row_softmax": cupy.RawKernel(_ROW_SOFTMAX_SRC, "labkit_row_softmax"),
+        "row_softmax": cupy.RawKernel(ROW_SOFTMAX_CUDA_SOURCE, "labkit_row_softmax"),
     }
 
 
