@@ -35,10 +35,45 @@ c.CourseDirectory.ignore = [
 c.ClearSolutions.code_stub = {"python": "# YOUR CODE HERE\nraise NotImplementedError()"}
 c.ClearSolutions.text_stub = "YOUR ANSWER HERE"
 
-# Grading kernel: one name everywhere, a per-cell time limit.
+# Grading kernel: one name everywhere, a per-cell time limit. `make` installs labkit's launcher
+# as this environment's `python3` kernelspec; while nbgrader executes (NBGRADER_EXECUTION set) it
+# runs the kernel under these limits, inherited through the environment; JupyterLab is unlimited.
 c.Execute.kernel_name = "python3"
 c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
+os.environ.setdefault("LABKIT_KERNEL_MEMORY_MB", "6144")  # heap of the grading kernel
+os.environ.setdefault("LABKIT_KERNEL_CPU_S", "1800")  # CPU time of one notebook, all threads
+
+# Integrity (labkit/grading/_preprocessors.py, rules in solutions/TESTS_THAT_CANNOT_BE_FOOLED.md):
+# a dead or hung kernel costs one exercise, not the notebook; deleted test cells come back;
+# warnings from a correct solution do not cost marks; megabytes of output are cut; test cells
+# that run after learner code tampering with the tests' helpers are not credited.
+c.OverwriteCells.add_missing_cells = True
+from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbgrader import preprocessors as _np  # noqa: E402
+
+from labkit.grading import _preprocessors as _lp  # noqa: E402
+
+c.Autograde.sanitize_preprocessors = [
+    _np.ClearOutput,
+    _np.DeduplicateIds,
+    _np.OverwriteKernelspec,
+    _lp.RestoreTestCells,
+    _np.OverwriteCells,
+    _np.CheckCellMetadata,
+]
+c.Autograde.autograde_preprocessors = [
+    _lp.GuardedExecute,
+    _lp.StripWarnings,
+    _np.IgnorePattern,
+    _lp.FlagTampering,
+    ClearMetadataPreprocessor,
+    _np.LimitOutput,
+    _lp.CapOutput,
+    _np.SaveAutoGrades,
+    _np.AssignLatePenalties,
+    _np.CheckCellMetadata,
+]
 
 # Known harmless stderr lines (never real errors): dropped during autograde so a correct
 # solution is not scored 0 for a library's chatter.
