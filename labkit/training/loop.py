@@ -30,6 +30,7 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import time
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import asdict, dataclass
@@ -217,6 +218,16 @@ def train(
     opt = make_optimizer(model.parameters(), optimizer=optimizer, impl=optimizer_impl, lr=lr)
     forward = torch.compile(model) if compile else model
 
+    # tf32 is a global matmul mode, not an autocast: hold it over the backward pass too.
+    with autocast(dev, "tf32") if precision == "tf32" else contextlib.nullcontext():
+        return _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs,
+                     max_steps, grad_accum_steps, warmup_steps, non_blocking, track_memory,
+                     compile)  # fmt: skip
+
+
+def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs, max_steps,
+          grad_accum_steps, warmup_steps, non_blocking, track_memory, compile) -> TrainReport:  # fmt: skip
+    forward_precision = "fp32" if precision == "tf32" else precision
     losses: list[float] = []
     data_s = compute_s = warmup_s = 0.0
     num_samples = batch_size = timed_steps = 0
@@ -244,7 +255,7 @@ def train(
         step_samples = 0
         loss_sum = torch.zeros((), device=dev)
         got = 0
-        with tracker if tracker is not None else _null():
+        with tracker if tracker is not None else contextlib.nullcontext():
             for _ in range(grad_accum_steps):
                 t0 = time.perf_counter()
                 batch = next(batches, None)
@@ -252,7 +263,7 @@ def train(
                     break
                 x, y = (t.to(dev, non_blocking=non_blocking) for t in batch)
                 step_data += time.perf_counter() - t0
-                with autocast(dev, precision):
+                with autocast(dev, forward_precision):
                     loss = loss_fn(forward(x), y) / grad_accum_steps
                 (scaler.scale(loss) if scaler is not None else loss).backward()
                 loss_sum += loss.detach()
@@ -304,11 +315,3 @@ def train(
         peak_memory_bytes=peak,
         memory_method=method,
     )
-
-
-class _null:
-    def __enter__(self) -> None:
-        return None
-
-    def __exit__(self, *exc: object) -> None:
-        return None

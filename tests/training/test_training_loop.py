@@ -219,7 +219,7 @@ def test_model_constructors_validate():
 
 @pytest.mark.gpu
 @cuda
-@pytest.mark.parametrize("precision", ["fp16", "bf16"])
+@pytest.mark.parametrize("precision", ["fp16", "bf16", "tf32"])
 def test_cuda_mixed_precision_trains(precision):
     if precision not in supported_precisions("cuda"):
         pytest.skip(f"{precision} unsupported on this GPU")
