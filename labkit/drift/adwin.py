@@ -115,13 +115,25 @@ class ADWIN(StreamingDetector):
 
     def update(self, x: Any) -> ADWIN:
         """Add one value, then (every ``clock`` values) look for a cut."""
-        value = real_value(x, "ADWIN")
+        # Fast path for finite Python floats (x - x is NaN for inf and NaN); the rest is checked.
+        value = x if type(x) is float and x - x == 0.0 else real_value(x, "ADWIN")
         if self._drift_detected:
             self.reset()
-        self._insert(value)
+        # Insert into row 0, updating width, total and variance exactly as river does.
+        row0 = self._totals[0]
+        row0.append(value)
+        self._variances[0].append(0.0)
+        width = self._width + 1.0
+        self._width = width
+        if width > 1.0:
+            d = value - self._total / (width - 1.0)
+            self._variance += (width - 1.0) * d * d / width
+        self._total += value
+        if len(row0) > self.max_buckets:
+            self._compress()
         self._tick += 1
         detected = False
-        if self._tick % self.clock == 0 and self._width > self.grace_period:
+        if self._tick % self.clock == 0 and width > self.grace_period:
             while self._cut_once():
                 detected = True
         if detected:
@@ -129,16 +141,8 @@ class ADWIN(StreamingDetector):
         self._drift_detected = detected
         return self
 
-    def _insert(self, value: float) -> None:
-        self._totals[0].append(value)
-        self._variances[0].append(0.0)
-        self._width += 1.0
-        width = self._width
-        if width > 1.0:
-            d = value - self._total / (width - 1.0)
-            self._variance += (width - 1.0) * d * d / width
-        self._total += value
-        # Merge the two oldest buckets of any row that overflowed into one of the next row.
+    def _compress(self) -> None:
+        """Merge the two oldest buckets of any full row into one bucket of the next row."""
         totals, variances, limit = self._totals, self._variances, self.max_buckets
         row = 0
         while len(totals[row]) == limit + 1:
@@ -159,12 +163,24 @@ class ADWIN(StreamingDetector):
             row += 1
 
     def _cut_once(self) -> bool:
-        """Scan the splits oldest to newest; on the first cut drop the oldest bucket."""
+        """Scan the splits oldest to newest; on the first cut drop the oldest bucket.
+
+        Same operations in the same order as river's ``detect_change``/``evaluate_cut``; the
+        terms that do not depend on the split (δ', the window variance) are computed once per
+        scan, which gives identical values.
+        """
         mwl = float(self.min_window_length)
-        n0, n1, u0, u1 = 0.0, self._width, 0.0, self._total
-        for row in range(len(self._totals) - 1, -1, -1):
+        width = self._width
+        if width < 2.0:
+            return False  # one value: no split to test (and ln(ln 1) is undefined)
+        delta_prime = math.log(2.0 * math.log(width) / self.delta)
+        variance = self._variance / width
+        bias = 2.0 / 3.0 * delta_prime
+        n0, n1, u0, u1 = 0.0, width, 0.0, self._total
+        totals = self._totals
+        for row in range(len(totals) - 1, -1, -1):
             size = float(1 << row)
-            buckets = self._totals[row]
+            buckets = totals[row]
             last = len(buckets) - 1
             for k, bucket_total in enumerate(buckets):
                 n0 += size
@@ -173,21 +189,16 @@ class ADWIN(StreamingDetector):
                 u1 -= bucket_total
                 if row == 0 and k == last:
                     return False  # W1 would be empty
-                if n1 >= mwl and n0 >= mwl and self._significant(n0, n1, u0, u1, mwl):
-                    self._drop_oldest()
-                    return True
+                if n1 >= mwl and n0 >= mwl:
+                    m_recip = 1.0 / (n0 - mwl + 1.0) + 1.0 / (n1 - mwl + 1.0)
+                    spread = 2.0 * m_recip * variance * delta_prime
+                    # A rounding-negative variance makes river's sqrt NaN: no cut there.
+                    if spread >= 0.0 and abs((u0 / n0) - (u1 / n1)) > math.sqrt(spread) + (
+                        bias * m_recip
+                    ):
+                        self._drop_oldest()
+                        return True
         return False
-
-    def _significant(self, n0: float, n1: float, u0: float, u1: float, mwl: float) -> bool:
-        delta_mean = (u0 / n0) - (u1 / n1)
-        width = self._width
-        delta_prime = math.log(2.0 * math.log(width) / self.delta)
-        m_recip = 1.0 / (n0 - mwl + 1.0) + 1.0 / (n1 - mwl + 1.0)
-        spread = 2.0 * m_recip * (self._variance / width) * delta_prime
-        if spread < 0.0:
-            return False  # rounding left a tiny negative variance: river's sqrt gives NaN, no cut
-        epsilon = math.sqrt(spread) + 2.0 / 3.0 * delta_prime * m_recip
-        return abs(delta_mean) > epsilon
 
     def _drop_oldest(self) -> None:
         row = len(self._totals) - 1

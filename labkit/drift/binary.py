@@ -78,7 +78,7 @@ class DDM(StreamingDetector):
 
     def update(self, x: Any) -> DDM:
         """Feed one outcome: 1 (or True) for an error, 0 for a correct prediction."""
-        error = binary_value(x, "DDM")
+        error = x if type(x) is int and (x == 0 or x == 1) else binary_value(x, "DDM")
         if self._drift_detected:
             self.reset()
         # Same running-mean update as river.stats.Mean, so p is bit-identical.
@@ -141,7 +141,7 @@ class EDDM(StreamingDetector):
 
     def update(self, x: Any) -> EDDM:
         """Feed one outcome: 1 (or True) for an error, 0 for a correct prediction."""
-        error = binary_value(x, "EDDM")
+        error = x if type(x) is int and (x == 0 or x == 1) else binary_value(x, "EDDM")
         if self._drift_detected:
             self.reset()
         self._n += 1

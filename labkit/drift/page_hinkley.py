@@ -76,7 +76,7 @@ class PageHinkley(StreamingDetector):
 
     def update(self, x: Any) -> PageHinkley:
         """Add one value and test for a change in its mean."""
-        value = real_value(x, "PageHinkley")
+        value = x if type(x) is float and x - x == 0.0 else real_value(x, "PageHinkley")
         if self._drift_detected:
             self.reset()
         self._n += 1.0
