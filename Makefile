@@ -5,6 +5,9 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.labkit-installed
+# The grading kernel (labkit/grading/_kernel.py): installed as this venv's `python3` kernelspec so
+# nbgrader runs learners' code under CPU-time and memory limits; JupyterLab kernels stay unlimited.
+KERNEL := $(VENV)/share/jupyter/kernels/python3/.labkit-grading
 # torch release taken first on CPU-only machines; the range in pyproject accepts it, so the
 # project install that follows adds no second (CUDA) torch.
 TORCH_CPU ?= 2.13.0
@@ -28,7 +31,11 @@ endif
 	$(BIN)/python -m pip install --quiet -e ".[dev,$(EXTRAS)]"
 	touch $(STAMP)
 
-course: $(STAMP)
+$(KERNEL): $(STAMP) labkit/grading/_kernel.py
+	$(BIN)/python -m labkit.grading._kernel install
+	touch $(KERNEL)
+
+course: $(STAMP) $(KERNEL)
 	$(BIN)/labkit course build --if-stale
 
 lab: course
@@ -36,7 +43,7 @@ lab: course
 	$(BIN)/jupyter lab --ServerApp.ip=$(HOST) --ServerApp.port=$(PORT) --ServerApp.open_browser=False \
 		--ServerApp.root_dir=$(CURDIR)/notebooks $(ALLOW_ROOT)
 
-test: $(STAMP)
+test: $(STAMP) $(KERNEL)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/labkit course check

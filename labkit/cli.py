@@ -1,4 +1,4 @@
-"""``labkit``: doctor, grade, course build, course check."""
+"""``labkit``: doctor, grade, grade-class, course build, course check."""
 
 from __future__ import annotations
 
@@ -50,6 +50,26 @@ def _grade(args: argparse.Namespace) -> int:
     return 0
 
 
+def _grade_class(args: argparse.Namespace) -> int:
+    from labkit.grading.classgrade import grade_class
+
+    try:
+        report = grade_class(
+            args.submissions,
+            jobs=args.jobs,
+            db_url=args.db,
+            out=args.out,
+            labs=args.labs or None,
+            force=args.force,
+            progress=not args.json,
+        )
+    except ValueError as err:
+        print(f"labkit grade-class: {err}", file=sys.stderr)
+        return 2
+    print(json.dumps(report.to_dict()) if args.json else repr(report))
+    return 1 if report.count("failed") else 0
+
+
 def _course(args: argparse.Namespace) -> int:
     from labkit.grading import build, check
 
@@ -84,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
         help="write the HTML feedback here (default without --json: <notebook>_feedback.html)",
     )
     grade.set_defaults(run=_grade)
+
+    klass = sub.add_parser(
+        "grade-class", help="autograde every student's submissions in parallel, resumably"
+    )
+    klass.add_argument("submissions", help="folder of <student>/<lab>/<notebook>.ipynb")
+    klass.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    klass.add_argument(
+        "--db", metavar="URL", help="target gradebook (default: the course's, or LABKIT_DB_URL)"
+    )
+    klass.add_argument("--out", default="grades", help="folder for the exports (default grades/)")
+    klass.add_argument("--labs", nargs="*", help="only these labs")
+    klass.add_argument("--force", action="store_true", help="grade again what is already graded")
+    klass.add_argument("--json", action="store_true", help="print one JSON object")
+    klass.set_defaults(run=_grade_class)
 
     course = sub.add_parser("course", help="build or check the nbgrader course")
     course.add_argument("action", choices=["build", "check"])

@@ -69,9 +69,11 @@ class GuardedExecute(Execute):
     ).tag(config=True)
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
-        # The kernel's own fd 1 is the grader's stdout otherwise: a learner's C-level print would
-        # end up inside `labkit grade --json`'s output. Cell output travels over ZMQ regardless.
+        # The kernel's own fds 1 and 2 are the grader's otherwise: a learner's C-level print would
+        # end up inside `labkit grade --json`'s output, and every kernel start logs a line to
+        # stderr. Cell output travels over ZMQ regardless.
         kwargs.setdefault("stdout", subprocess.DEVNULL)
+        kwargs.setdefault("stderr", subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
 
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
