@@ -13,7 +13,9 @@ Exercises, on the first CUDA device, and prints one table of figures:
   torch, and time against the equivalent torch operation;
 - ONNX Runtime: which execution providers load (``labkit._ort_probe``), then a small exported
   model on CUDA (and TensorRT when it loads) checked against torch;
-- DistributedDataParallel over NCCL (all GPUs when more than one, else one process).
+- DistributedDataParallel over NCCL (all GPUs when more than one, else one process);
+- the other labs' GPU paths: every ``benchmarks/<name>_gpu.py`` that defines
+  ``<name>_rows(device, smoke)`` becomes check ``<name>`` (lab 03: ``drift_gpu.py``).
 
 On a machine without a CUDA device it says so and exits 0: there is nothing to check.
 ``--smoke-cpu`` runs the same checks with tiny sizes on the CPU (CUDA-only parts are reported as
@@ -23,12 +25,14 @@ Usage::
 
     benchmarks/gpu_check                   # or: .venv/bin/python benchmarks/gpu_check.py
     benchmarks/gpu_check --skip ort,ddp --json out.json
+    benchmarks/gpu_check --only matmul,amp
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib.util
 import io
 import json
 import sys
@@ -404,6 +408,27 @@ def check_ddp(ctx: Context) -> list[Row]:
     return [status(f"DDP ({result.backend})", "grads equal" if status is _ok else "MISMATCH", note)]
 
 
+def _lab_checks() -> dict[str, Callable[[Context], list[Row]]]:
+    """Checks other labs contribute: ``benchmarks/<name>_gpu.py`` defining ``<name>_rows``.
+
+    ``<name>_rows(device, smoke)`` returns ``(check, status, figure, note)`` tuples; the module is
+    imported only when its check runs.
+    """
+    found = {}
+    for path in sorted(Path(__file__).resolve().parent.glob("*_gpu.py")):
+        name = path.stem.removesuffix("_gpu")
+
+        def run(ctx: Context, path: Path = path, name: str = name) -> list[Row]:
+            spec = importlib.util.spec_from_file_location(path.stem, path)
+            module = importlib.util.module_from_spec(spec)
+            sys.modules[path.stem] = module
+            spec.loader.exec_module(module)
+            return [Row(*row) for row in getattr(module, f"{name}_rows")(ctx.device, ctx.smoke)]
+
+        found[name] = run
+    return found
+
+
 CHECKS: dict[str, Callable[[Context], list[Row]]] = {
     "matmul": check_matmul,
     "bandwidth": check_bandwidth,
@@ -414,6 +439,7 @@ CHECKS: dict[str, Callable[[Context], list[Row]]] = {
     "cupy": check_cupy,
     "ort": check_ort,
     "ddp": check_ddp,
+    **_lab_checks(),
 }
 
 
@@ -433,12 +459,17 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--smoke-cpu", action="store_true",
                         help="run the checks with tiny sizes on the CPU (tests the script)")  # fmt: skip
     parser.add_argument("--skip", default="", help=f"comma-separated, from {','.join(CHECKS)}")
+    parser.add_argument("--only", default="", help="comma-separated: run just these checks")
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
     args = parser.parse_args(argv)
     skip = {s.strip() for s in args.skip.split(",") if s.strip()}
-    unknown = skip - set(CHECKS)
-    if unknown:
-        parser.error(f"--skip: unknown check(s) {sorted(unknown)}; choose from {list(CHECKS)}")
+    only = {s.strip() for s in args.only.split(",") if s.strip()}
+    for flag, names in (("--skip", skip), ("--only", only)):
+        if names - set(CHECKS):
+            parser.error(
+                f"{flag}: unknown check(s) {sorted(names - set(CHECKS))}; choose from {list(CHECKS)}"
+            )
+    selected = [name for name in CHECKS if (not only or name in only)]
 
     if args.smoke_cpu:
         ctx = Context(torch.device("cpu"), smoke=True, spec=None)
@@ -457,7 +488,8 @@ def main(argv: list[str] | None = None) -> int:
 
     rows: list[Row] = []
     start = time.perf_counter()
-    for name, check in CHECKS.items():
+    for name in selected:
+        check = CHECKS[name]
         if name in skip:
             rows.append(_skip(name, "--skip"))
             continue

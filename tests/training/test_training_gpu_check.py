@@ -46,15 +46,23 @@ def test_without_a_gpu_it_says_so_and_exits_cleanly():
 
 
 def test_unknown_check_names_are_refused(capsys):
-    with pytest.raises(SystemExit) as info:
-        _module().main(["--skip", "warp-drive"])
-    assert info.value.code == 2 and "unknown check" in capsys.readouterr().err
+    for flag in ("--skip", "--only"):
+        with pytest.raises(SystemExit) as info:
+            _module().main([flag, "warp-drive"])
+        assert info.value.code == 2 and "unknown check" in capsys.readouterr().err
+
+
+def test_other_labs_gpu_scripts_become_checks():
+    module = _module()
+    for path in (ROOT / "benchmarks").glob("*_gpu.py"):
+        assert path.stem.removesuffix("_gpu") in module.CHECKS
 
 
 @pytest.mark.slow
 def test_cpu_smoke_run_prints_a_table_without_failures(tmp_path, capsys):
     out = tmp_path / "rows.json"
-    code = _module().main(["--smoke-cpu", "--skip", "compile,ddp", "--json", str(out)])
+    only = "matmul,bandwidth,timing,amp,memory,cupy,ort"  # compile and DDP have their own tests
+    code = _module().main(["--smoke-cpu", "--only", only, "--json", str(out)])
     stdout = capsys.readouterr().out
     assert code == 0, stdout
     rows = json.loads(out.read_text())
