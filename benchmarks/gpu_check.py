@@ -143,7 +143,7 @@ def check_matmul(ctx: Context) -> list[Row]:
 
 
 def check_bandwidth(ctx: Context) -> list[Row]:
-    numel = ctx.size(2**30 // 4 * 4, 2**20)  # 4 GiB of float32 on a GPU
+    numel = ctx.size(2**30, 2**20)  # 4 GiB of float32 on a GPU
     src = torch.empty(numel, device=ctx.device).fill_(1.0)
     dst = torch.empty_like(src)
     m = benchmark(dst.copy_, src, warmup=2, repeat=ctx.size(10, 3), device=ctx.device)
@@ -383,7 +383,7 @@ def check_ort(ctx: Context) -> list[Row]:
             feed = {session.get_inputs()[0].name: x.numpy()}
             err = float(np.abs(session.run(None, feed)[0] - want).max())
             m = benchmark(session.run, None, feed, warmup=3, repeat=20)
-            tol = 1e-2 if name == "Tensorrt" else 1e-4  # TensorRT may pick reduced precision
+            tol = 1e-4 if name == "CPU" else 1e-2  # GPU providers may run fp32 matmuls as TF32
             rows.append((_ok if err < tol else _fail)(f"ORT {name}", f"max err {err:.1e}",
                                                       f"batch 32 in {m.median * 1e6:.0f} µs"))  # fmt: skip
         if not _cuda(ctx):

@@ -84,7 +84,7 @@ S = {
     if ON_GPU
     else ([32, 256] if GRADING else [32, 128, 512]),
     "sweep_steps": 20 if ON_GPU else 4,
-    "curve_samples": 65536 if ON_GPU else (2048 if GRADING else 4096),
+    "curve_samples": 65536 if ON_GPU else (1024 if GRADING else 4096),
     "curve_model": {"hidden": 1024, "depth": 8} if ON_GPU else {"hidden": 128, "depth": 2},
     "curve_batch": 256 if ON_GPU else 64,
     "gpt": (
