@@ -49,10 +49,11 @@ os.environ.setdefault("LABKIT_KERNEL_CPU_S", "1800")  # CPU time of one notebook
 # warnings from a correct solution do not cost marks; megabytes of output are cut; test cells
 # that run after learner code tampering with the tests' helpers are not credited.
 c.OverwriteCells.add_missing_cells = True
-from nbconvert.preprocessors import ClearMetadataPreprocessor  # noqa: E402
+from nbconvert.preprocessors import ClearMetadataPreprocessor, CSSHTMLHeaderPreprocessor  # noqa: E402
 from nbgrader import preprocessors as _np  # noqa: E402
 
 from labkit.grading import _preprocessors as _lp  # noqa: E402
+from labkit.grading._feedback import HideHiddenTests  # noqa: E402
 
 c.Autograde.sanitize_preprocessors = [
     _np.ClearOutput,
@@ -82,3 +83,5 @@ c.IgnorePattern.pattern = (
     r"(?:.*SAWarning.*|.*Please consider to run pre-processing before quantization.*"
     r"|.*Matplotlib is building the font cache.*|.*oneDNN custom operations.*)"
 )
+# Feedback says which test failed and why, with a hint, but never shows hidden tests' source.
+c.GenerateFeedback.preprocessors = [_np.GetGrades, CSSHTMLHeaderPreprocessor, HideHiddenTests]

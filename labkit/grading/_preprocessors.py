@@ -76,6 +76,9 @@ class GuardedExecute(Execute):
         kwargs.setdefault("stderr", subprocess.DEVNULL)
         await super().async_start_new_kernel(**kwargs)
 
+    # nbclient binds the sync wrapper to its own coroutine at class level: rebind to ours
+    start_new_kernel = run_sync(async_start_new_kernel)
+
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         from nbclient import NotebookClient
 

@@ -9,12 +9,15 @@ hidden tests) and writes feedback; the scores are then read back from that grade
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import tempfile
-from dataclasses import asdict, dataclass
+import textwrap
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from labkit.grading._feedback import explain
 from labkit.grading._nbgrader import course_config, run_step
 from labkit.grading._paths import course_root, lab_dirs
 
@@ -29,15 +32,27 @@ class GradeError(Exception):
 
 @dataclass(frozen=True)
 class CellScore:
+    """One autograded test cell; ``feedback`` says why it lost marks (never hidden source)."""
+
     grade_id: str
     score: float
     max_score: float
+    feedback: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grade_id": self.grade_id, "score": self.score, "max_score": self.max_score}
 
 
 @dataclass(frozen=True)
 class ManualCell:
+    """A written answer an instructor grades by hand, with the mark scheme shown above it."""
+
     grade_id: str
     max_score: float
+    mark_scheme: str = ""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"grade_id": self.grade_id, "max_score": self.max_score}
 
 
 @dataclass(frozen=True)
@@ -52,15 +67,27 @@ class GradeReport:
     manual: tuple[ManualCell, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        out = asdict(self)
-        out["tests"] = [asdict(t) for t in self.tests]
-        out["manual"] = [asdict(m) for m in self.manual]
-        return out
+        # DESIGN.md 4.4: exactly these keys (feedback and mark schemes are in the text report)
+        return {
+            "notebook": self.notebook,
+            "lab": self.lab,
+            "score": self.score,
+            "max_score": self.max_score,
+            "tests": [t.to_dict() for t in self.tests],
+            "manual": [m.to_dict() for m in self.manual],
+        }
 
     def __repr__(self) -> str:
         lines = [f"{self.notebook} ({self.lab}): {self.score:g} / {self.max_score:g} autograded"]
-        lines += [f"  {t.grade_id:<40} {t.score:g} / {t.max_score:g}" for t in self.tests]
-        lines += [f"  {m.grade_id:<40} manual, {m.max_score:g} points" for m in self.manual]
+        for t in self.tests:
+            lines.append(f"  {t.grade_id:<40} {t.score:g} / {t.max_score:g}")
+            if t.feedback:
+                lines.append(textwrap.fill(t.feedback, 96, initial_indent="      ",
+                                           subsequent_indent="      "))  # fmt: skip
+        for m in self.manual:
+            lines.append(f"  {m.grade_id:<40} needs manual grading, {m.max_score:g} points")
+            if m.mark_scheme:
+                lines += [f"      {ln}" for ln in m.mark_scheme.splitlines()]
         return "\n".join(lines)
 
 
@@ -131,7 +158,8 @@ def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeR
         submitted.mkdir(parents=True)
         shutil.copyfile(path, submitted / source.name)
         run_step("autograde", config, lab, STUDENT, force=True)
-        report = _read_gradebook(config, lab, source, path)
+        graded = scratch / "autograded" / STUDENT / lab / source.name
+        report = _read_gradebook(config, lab, source, path, graded)
         if feedback is not None:
             run_step("generate_feedback", config, lab, STUDENT, force=True)
             html = scratch / "feedback" / STUDENT / lab / source.with_suffix(".html").name
@@ -141,21 +169,65 @@ def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeR
     return report
 
 
-def _read_gradebook(config: Any, lab: str, source: Path, submission: Path) -> GradeReport:
+_SCHEME = re.compile(r"(\**mark scheme.*)", re.I | re.S)
+
+
+def mark_schemes(nb: dict[str, Any]) -> dict[str, str]:
+    """grade_id of each written answer -> the mark scheme in the markdown cell before it."""
+    out: dict[str, str] = {}
+    previous = ""
+    for cell in nb.get("cells", []):
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        text = "".join(cell.get("source", ""))
+        if (
+            meta.get("grade_id")
+            and (meta.get("solution") or meta.get("task"))
+            and meta.get("grade")
+        ):
+            found = _SCHEME.search(previous)
+            out[meta["grade_id"]] = (found.group(1) if found else previous).strip()
+        if cell.get("cell_type") == "markdown":
+            previous = text
+    return out
+
+
+def _feedback_by_cell(graded: Path) -> dict[str, str]:
+    try:
+        nb = json.loads(graded.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {
+        c["metadata"]["nbgrader"]["grade_id"]: explain(c)
+        for c in nb.get("cells", [])
+        if c.get("cell_type") == "code"
+        and c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    }
+
+
+def _read_gradebook(
+    config: Any, lab: str, source: Path, submission: Path, graded: Path | None = None
+) -> GradeReport:
     from nbgrader.api import Gradebook
 
+    source_nb = _load(source)
+    schemes = mark_schemes(source_nb)
+    why = _feedback_by_cell(graded) if graded is not None else {}
     tests, manual = [], []
     with Gradebook(config.CourseDirectory.db_url) as gb:
-        for meta in _grade_cells(_load(source)):
+        for meta in _grade_cells(source_nb):
             if not meta.get("grade") and not meta.get("task"):
                 continue
             g = gb.find_grade(meta["grade_id"], source.stem, lab, STUDENT)
             if meta.get("solution") or meta.get("task"):
-                manual.append(ManualCell(meta["grade_id"], float(g.max_score)))
-            else:
-                tests.append(
-                    CellScore(meta["grade_id"], float(g.auto_score or 0), float(g.max_score))
+                manual.append(
+                    ManualCell(
+                        meta["grade_id"], float(g.max_score), schemes.get(meta["grade_id"], "")
+                    )
                 )
+            else:
+                score = float(g.auto_score or 0)
+                note = why.get(meta["grade_id"], "") if score < float(g.max_score) else ""
+                tests.append(CellScore(meta["grade_id"], score, float(g.max_score), note))
     return GradeReport(
         notebook=str(submission),
         lab=lab,

@@ -12,8 +12,10 @@
 
 from __future__ import annotations
 
+import html as html_lib
 import json
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -25,6 +27,7 @@ sys.path.insert(0, str(Path(__file__).parent))
 
 import adversary as adv
 
+from labkit.grading import _feedback
 from labkit.grading._kernel import installed
 from labkit.grading._paths import course_root, lab_dirs
 
@@ -58,12 +61,23 @@ def _fired(log: Path) -> set[str]:
 @pytest.mark.slow
 @pytest.mark.parametrize("lab", LABS)
 def test_one_trick_per_exercise_scores_as_expected(lab, tmp_path):
+    assert _notebooks(lab), f"{lab} has no built notebook: run `labkit course build {lab}`"
     for source, release in _notebooks(lab):
         nb, expected, plan = adv.mixed(adv.load(source), adv.load(release))
         submission = adv.write(nb, tmp_path / "my work" / f"{source.stem}-attempt.ipynb")
         log = tmp_path / f"{source.stem}.log"
+        html = tmp_path / f"{source.stem}_feedback.html"
         result = subprocess.run(
-            [sys.executable, "-m", "labkit.cli", "grade", str(submission), "--json"],
+            [
+                sys.executable,
+                "-m",
+                "labkit.cli",
+                "grade",
+                str(submission),
+                "--json",
+                "--feedback",
+                str(html),
+            ],
             env=_env(ADVERSARY_LOG=str(log)),
             capture_output=True,
             text=True,
@@ -85,6 +99,30 @@ def test_one_trick_per_exercise_scores_as_expected(lab, tmp_path):
             f"tricks that never ran (the test above proves nothing for them): {silent}"
         )
         assert report["score"] == sum(expected.values())
+        leaked = _hidden_words(source, release) & _words(_text_of_html(html))
+        assert not leaked, f"feedback shows hidden tests' source: {sorted(leaked)[:10]}"
+        assert "Feedback:" in _text_of_html(html)  # failed exercises say why
+
+
+def _words(text: str) -> set[str]:
+    return set(re.findall(r"[A-Za-z_][A-Za-z0-9_]{5,}", text))
+
+
+def _text_of_html(path: Path) -> str:
+    return html_lib.unescape(re.sub(r"<[^>]+>", "", path.read_text()))
+
+
+def _hidden_words(source: Path, release: Path) -> set[str]:
+    """Identifiers that occur only inside hidden-test blocks of the source notebook."""
+    hidden, elsewhere = set(), _words(release.read_text())
+    for cell in adv.load(source)["cells"]:
+        text = "".join(cell.get("source", ""))
+        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", text, re.S):
+            hidden |= _words(block)
+        elsewhere |= _words(re.sub(r"### BEGIN HIDDEN TESTS.*?### END HIDDEN TESTS", "", text,
+                                   flags=re.S))  # fmt: skip
+    ours = (HERE / "adversary_runtime.py", Path(_feedback.__file__))
+    return hidden - elsewhere - set().union(*(_words(p.read_text()) for p in ours))
 
 
 # --- lab 00: the expensive cases, one nbgrader autograde run ---------------------------------
