@@ -90,6 +90,11 @@ class FeatureStore:
         self.statements += 1
 
     @property
+    def connection(self) -> sqlite3.Connection:
+        """The underlying ``sqlite3`` connection (table ``features(user_id INTEGER, vec BLOB)``)."""
+        return self._conn
+
+    @property
     def indexed(self) -> bool:
         """Whether an index on ``user_id`` exists."""
         rows = self._conn.execute("PRAGMA index_list(features)").fetchall()

@@ -60,7 +60,21 @@ _ORT_DTYPES = {
 
 
 @functools.cache
+def _preload_gpu_libraries() -> None:
+    import onnxruntime as ort
+
+    if torch.cuda.is_available() and hasattr(ort, "preload_dlls"):
+        # onnxruntime-gpu (>= 1.21) finds the CUDA/cuDNN libraries of the nvidia-* wheels that
+        # torch installed only when asked to; without this its CUDA provider may fail to load.
+        try:
+            ort.preload_dlls()
+        except Exception as err:
+            log.warning("onnxruntime.preload_dlls() failed: %s", err)
+
+
+@functools.cache
 def _usable_providers() -> tuple[str, ...]:
+    _preload_gpu_libraries()
     return loaded_providers()
 
 
@@ -140,6 +154,8 @@ class OrtSession:
                     f"providers {unknown} are not in this ONNX Runtime build; available: {available}"
                 )
             wanted = list(dict.fromkeys([*providers, "CPUExecutionProvider"]))
+        if wanted[0] != "CPUExecutionProvider":
+            _preload_gpu_libraries()
         options = ort.SessionOptions()
         options.intra_op_num_threads = intra_op_num_threads
         options.inter_op_num_threads = inter_op_num_threads

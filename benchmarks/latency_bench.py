@@ -1,0 +1,197 @@
+"""Lab 02 benchmark: the latency remedies on the lab's model, side by side in one run.
+
+1. Batch-1 latency of the lab's model (256 → 1024 → 1024 → 10 MLP, trained on the lab's task):
+   torch eager vs ONNX Runtime fp32 vs ONNX Runtime dynamic int8, with test accuracy. The three
+   are timed in interleaved rounds (so a burst of load on a shared machine hits all of them) and
+   each figure is the median of the per-round medians.
+2. Serving under 64 concurrent closed-loop clients: one request at a time vs dynamic batching
+   (:class:`labkit.inference.DynamicBatcher`, max batch 64, max queue delay 2 ms), both on the
+   ONNX Runtime fp32 session, with the model run inline and in a worker thread; throughput and
+   p99 against a stated SLO.
+
+Targets (issue 4): ORT ≥ 1.5× eager; int8 ≥ 1.3× ORT fp32 with ≤ 1 point accuracy loss; dynamic
+batching ≥ 4× the throughput of one-at-a-time serving at 64 clients with p99 under the SLO.
+
+Usage::
+
+    .venv/bin/python benchmarks/latency_bench.py [--quick] [--json out.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from labkit.inference import (
+    LAB_MODEL,
+    OrtSession,
+    accuracy,
+    compare_batching,
+    export_onnx,
+    make_dataset,
+    make_mlp,
+    measure_latency,
+    quantize_int8,
+    train_classifier,
+)
+from labkit.timing import format_seconds
+
+SLO_S = 0.050  # p99 objective for the serving comparison: 50 ms per request
+
+
+def _machine() -> str:
+    import onnxruntime
+
+    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
+    return (
+        f"{platform.machine()} {os.cpu_count()} CPUs (load average {load}), torch {torch.__version__}, "
+        f"onnxruntime {onnxruntime.__version__}, Python {platform.python_version()}"
+    )
+
+
+def batch1(variants: dict, x1: np.ndarray, rounds: int, repeat: int) -> dict[str, float]:
+    """Median over rounds of each variant's median batch-1 latency, variants interleaved."""
+    per_round: dict[str, list[float]] = {name: [] for name in variants}
+    with torch.inference_mode():
+        for _ in range(rounds):
+            for name, fn in variants.items():
+                report = measure_latency(fn, x1, warmup=20, repeat=repeat, label=name)
+                per_round[name].append(report.p50)
+    return {name: statistics.median(values) for name, values in per_round.items()}
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")
+    parser.add_argument("--json", type=Path, help="also write the figures here")
+    args = parser.parse_args(argv)
+    quick = args.quick
+    start = time.perf_counter()
+    print(f"machine: {_machine()}\n")
+
+    data = make_dataset(n_train=4_000 if quick else 20_000, n_test=1_000 if quick else 4_000)
+    trained = train_classifier(make_mlp(**LAB_MODEL, seed=0), data, num_epochs=1 if quick else 4)
+    model = trained.model.eval()
+    with tempfile.TemporaryDirectory() as tmp:
+        fp32_path = export_onnx(model, data.x_test[:1], Path(tmp) / "lab02_fp32.onnx")
+        int8_path = quantize_int8(fp32_path, Path(tmp) / "lab02_int8.onnx")
+        fp32 = OrtSession(fp32_path, device="cpu")
+        int8 = OrtSession(int8_path, device="cpu")
+
+    x_test, y_test = data.x_test, data.y_test
+    acc = {
+        "torch eager": accuracy(model, x_test, y_test),
+        "ORT fp32": accuracy(fp32, x_test.numpy(), y_test.numpy()),
+        "ORT int8": accuracy(int8, x_test.numpy(), y_test.numpy()),
+    }
+    x1 = x_test[:1]
+    lat = batch1(
+        {
+            "torch eager": lambda x: model(x),
+            "ORT fp32": lambda x: fp32.run(x.numpy()),
+            "ORT int8": lambda x: int8.run(x.numpy()),
+        },
+        x1,
+        rounds=3 if quick else 7,
+        repeat=200 if quick else 500,
+    )
+
+    print(f"1. Batch-1 latency of the lab's model ({trained.accuracy:.1%} trained accuracy)")
+    print(f"   {'variant':<14}{'p50 latency':>13}{'speed-up':>10}{'accuracy':>10}")
+    for name in lat:
+        base = lat["torch eager"] if name != "ORT int8" else lat["ORT fp32"]
+        vs = "vs eager" if name == "ORT fp32" else "vs fp32" if name == "ORT int8" else ""
+        ratio = f"{base / lat[name]:.2f}×" if vs else "1.00×"
+        print(f"   {name:<14}{format_seconds(lat[name]):>13}{ratio:>10}{acc[name]:>10.2%}  {vs}")
+
+    x_np = x_test.numpy()
+
+    def predict_batch(rows: list[np.ndarray]) -> list[np.ndarray]:
+        return list(fp32.run(np.stack(rows)))
+
+    def make_input(i: int) -> np.ndarray:
+        return x_np[i % len(x_np)]
+
+    clients, per_client = 64, 20 if quick else 60
+    serving = {}
+    for mode, in_thread in (("inline", False), ("thread", True)):
+        one, batched = compare_batching(
+            predict_batch,
+            make_input,
+            clients=clients,
+            requests_per_client=per_client,
+            max_batch_size=64,
+            max_queue_delay_s=0.002,
+            run_in_thread=in_thread,
+        )
+        serving[mode] = (one, batched)
+
+    print(
+        f"\n2. Serving at {clients} concurrent clients ({clients * per_client} requests each run)"
+    )
+    print(
+        f"   {'model runs':<12}{'policy':<28}{'req/s':>9}{'p50':>10}{'p99':>10}"
+        f"{'mean batch':>12}  p99 ≤ SLO {format_seconds(SLO_S)}"
+    )
+    for mode, pair in serving.items():
+        for r in pair:
+            print(
+                f"   {mode:<12}{r.label:<28}{r.throughput_per_s:>9,.0f}"
+                f"{format_seconds(r.latency.p50):>10}{format_seconds(r.latency.p99):>10}"
+                f"{r.batch_stats.mean_batch_size:>12.1f}  {'yes' if r.latency.p99 <= SLO_S else 'no'}"
+            )
+    best_one = max((pair[0] for pair in serving.values()), key=lambda r: r.throughput_per_s)
+    best_batched = max((pair[1] for pair in serving.values()), key=lambda r: r.throughput_per_s)
+
+    ort_x = lat["torch eager"] / lat["ORT fp32"]
+    int8_x = lat["ORT fp32"] / lat["ORT int8"]
+    int8_loss = (acc["ORT fp32"] - acc["ORT int8"]) * 100
+    batch_x = best_batched.throughput_per_s / best_one.throughput_per_s
+    p99 = best_batched.latency.p99
+    checks = [
+        ("ORT fp32 vs torch eager, batch 1", f"{ort_x:.2f}×", "≥ 1.5×", ort_x >= 1.5),
+        ("ORT int8 vs ORT fp32, batch 1", f"{int8_x:.2f}×", "≥ 1.3×", int8_x >= 1.3),
+        ("int8 accuracy loss", f"{int8_loss:+.2f} points", "≤ 1 point", int8_loss <= 1.0),
+        (
+            "dynamic batching vs one at a time (best of each)",
+            f"{batch_x:.1f}×",
+            "≥ 4×",
+            batch_x >= 4,
+        ),
+        (
+            "dynamic batching p99",
+            format_seconds(p99),
+            f"≤ SLO {format_seconds(SLO_S)}",
+            p99 <= SLO_S,
+        ),
+    ]
+    print("\n3. Against the issue's targets")
+    for what, got, target, met in checks:
+        print(f"   {what:<50}{got:>14}  target {target:<14}{'met' if met else 'NOT MET'}")
+    print(f"\n{time.perf_counter() - start:.0f} s")
+
+    if args.json:
+        figures = {
+            "machine": _machine(),
+            "batch1_p50_s": lat,
+            "accuracy": acc,
+            "serving": {mode: [r.to_dict() for r in pair] for mode, pair in serving.items()},
+            "slo_s": SLO_S,
+            "checks": [{"what": w, "got": g, "target": t, "met": m} for w, g, t, m in checks],
+        }
+        args.json.write_text(json.dumps(figures, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
