@@ -104,13 +104,14 @@ for _n in (1, 2, 7, 100, 1001):
     _xs = [_rng.lognormvariate(0, 1) for _ in range(_n)]
     _sorted = sorted(_xs)
     for _q in (0, 1, 12.5, 50, 90, 95, 99, 100):
+        # the learner's answer first: while it runs, the expected value exists nowhere
+        _got = percentile(list(_xs), _q)
+        assert type(_got) in (float, int) or type(_got).__name__ == "float64", type(_got)
         _pos = (_n - 1) * _q / 100
         _lo = _math.floor(_pos)
         _hi = min(_lo + 1, _n - 1)
         _want = _sorted[_lo] + (_sorted[_hi] - _sorted[_lo]) * (_pos - _lo)
-        _got = percentile(list(_xs), _q)
-        assert type(_got) in (float, int) or type(_got).__name__ == "float64", type(_got)
-        assert _math.isclose(float(_got), _want, rel_tol=1e-12, abs_tol=1e-12), (_n, _q)
+        assert abs(float(_got) - _want) <= 1e-12 * max(1.0, abs(_want)), (_n, _q)
 try:
     percentile([], 50)
 except ValueError:
@@ -251,11 +252,12 @@ _rng = _random.Random(7)
 for _ in range(50):
     _m, _n, _k = (_rng.randint(1, 8192) for _ in range(3))
     _s = _rng.uniform(1e-6, 2.0)
-    _want = 2.0 * _m * _n * _k / _s / 1e12
     _got = float(matmul_tflops(_m, _n, _k, _s))
+    _want = 2.0 * _m * _n * _k / _s / 1e12
     assert abs(_got - _want) <= 1e-9 * _want, (_m, _n, _k, _s)
     _peak = _rng.uniform(1.0, 2000.0)
-    assert abs(float(fraction_of_peak(_want, _peak)) - _want / _peak) <= 1e-12 * (_want / _peak)
+    _frac = float(fraction_of_peak(_want, _peak))
+    assert abs(_frac - _want / _peak) <= 1e-12 * (_want / _peak)
 for _bad in ((0, 1, 1, 1.0), (1, 1, 1, -1.0)):
     try:
         matmul_tflops(*_bad)
