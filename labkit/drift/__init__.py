@@ -16,7 +16,7 @@ results. Statistics accept NumPy, PyTorch (CPU/CUDA) and CuPy arrays and return 
 from labkit.drift.adwin import ADWIN
 from labkit.drift.batch import KSDrift, MMDDrift, correct_p_values
 from labkit.drift.binary import DDM, EDDM
-from labkit.drift.cbpe import CBPE, CBPEReport, expected_metrics
+from labkit.drift.cbpe import CBPE, expected_metrics
 from labkit.drift.classifier import ClassifierDrift, classifier_test
 from labkit.drift.evaluation import (
     AlwaysAlarm,
@@ -54,7 +54,6 @@ __all__ = [
     "DDM",
     "EDDM",
     "AlwaysAlarm",
-    "CBPEReport",
     "ClassifierDrift",
     "DetectionScore",
     "Detections",

@@ -23,6 +23,13 @@ def is_array(x: Any) -> bool:
     return type(x).__module__.split(".")[0] in _ARRAY_MODULES and hasattr(x, "shape")
 
 
+def device_of(x: Any) -> Any:
+    """The device an array lives on, in its own library's terms (for ``xp.asarray(device=)``)."""
+    import array_api_compat
+
+    return array_api_compat.device(x)
+
+
 def _describe(x: Any) -> str:
     shape = getattr(x, "shape", None)
     return f"{type(x).__name__} of shape {tuple(shape)}" if shape is not None else repr(x)
@@ -42,10 +49,7 @@ def _as_array(x: Any, name: str, like: Any = None) -> Any:
     except ValueError as err:  # ragged nested lists
         raise ValueError(f"{name} must be rectangular, got a ragged {type(x).__name__}") from err
     if like is not None and not isinstance(like, np.ndarray):
-        xp = array_namespace(like)
-        import array_api_compat
-
-        return xp.asarray(arr, device=array_api_compat.device(like))
+        return array_namespace(like).asarray(arr, device=device_of(like))
     return arr
 
 
@@ -134,12 +138,10 @@ def as_pair(
             f"{names[0]} and {names[1]} must come from the same array library, got "
             f"{type(x_ref).__module__} and {type(x).__module__}"
         )
-    import array_api_compat
-
-    if array_api_compat.device(a) != array_api_compat.device(b):
+    if device_of(a) != device_of(b):
         raise ValueError(
             f"{names[0]} and {names[1]} must be on the same device, got "
-            f"{array_api_compat.device(a)} and {array_api_compat.device(b)}"
+            f"{device_of(a)} and {device_of(b)}"
         )
     if a.ndim != b.ndim:
         raise ValueError(

@@ -28,7 +28,6 @@ True
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
 from typing import Any
 
 import numpy as np
@@ -36,15 +35,16 @@ import numpy as np
 from labkit.device import to_numpy
 from labkit.drift._checks import check_float, check_int, is_array
 from labkit.drift.performance import (
-    METRICS,
     MetricBand,
+    MonitorReport,
     _bands,
     _chunk_metrics,
     _metrics_from_counts,
+    _report,
     binary_labels,
 )
 
-__all__ = ["CBPE", "CBPEReport", "expected_metrics"]
+__all__ = ["CBPE", "expected_metrics"]
 
 
 def _probabilities(p: Any, name: str) -> np.ndarray:
@@ -88,23 +88,6 @@ def _expected_chunks(
     fn = np.where(pos, 0.0, q).sum(axis=1)
     tn = np.where(pos, 0.0, 1 - q).sum(axis=1)
     return _metrics_from_counts(tp, fp, fn, tn)
-
-
-@dataclass(frozen=True)
-class CBPEReport:
-    """Per-chunk metrics (estimated or realized) and alerts against the reference bands."""
-
-    kind: str
-    chunk_starts: tuple[int, ...]
-    chunk_size: int
-    accuracy: tuple[float, ...]
-    precision: tuple[float, ...]
-    recall: tuple[float, ...]
-    alerts: tuple[bool, ...]
-    bands: tuple[MetricBand, ...]
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 class CBPE:
@@ -168,31 +151,17 @@ class CBPE:
         q = self.calibrator_.predict(p) if self.calibrator_ is not None else p
         return _expected_chunks(p, q, self.chunk_size, self.threshold)
 
-    def _report(self, kind: str, values: dict[str, np.ndarray]) -> CBPEReport:
-        n_chunks = values["accuracy"].size
-        alerts = tuple(
-            not all(b.contains(float(values[b.metric][i])) for b in self.bands_)
-            for i in range(n_chunks)
-        )
-        return CBPEReport(
-            kind=kind,
-            chunk_starts=tuple(range(0, n_chunks * self.chunk_size, self.chunk_size)),
-            chunk_size=self.chunk_size,
-            alerts=alerts,
-            bands=self.bands_,
-            **{m: tuple(float(v) for v in values[m]) for m in METRICS},
-        )
-
     def _check_fitted(self) -> None:
         if not self.bands_:
             raise RuntimeError("CBPE is not fitted: call fit(y_ref, proba_ref) first")
 
-    def estimate(self, proba: Any) -> CBPEReport:
+    def estimate(self, proba: Any) -> MonitorReport:
         """Estimated metrics per chunk of unlabelled scores, with alerts."""
         self._check_fitted()
-        return self._report("estimated", self._estimate(_probabilities(proba, "proba")))
+        values = self._estimate(_probabilities(proba, "proba"))
+        return _report(values, self.chunk_size, self.bands_, "estimated")
 
-    def realized(self, y: Any, proba: Any) -> CBPEReport:
+    def realized(self, y: Any, proba: Any) -> MonitorReport:
         """Realized metrics per chunk once labels arrive (same chunks, same bands)."""
         self._check_fitted()
         labels = binary_labels(y, "y")
@@ -200,4 +169,6 @@ class CBPE:
         if labels.size != p.size:
             raise ValueError(f"y has {labels.size} labels but proba has {p.size} scores")
         y_hat = (p >= self.threshold).astype(np.int64)
-        return self._report("realized", _chunk_metrics(labels, y_hat, self.chunk_size))
+        return _report(
+            _chunk_metrics(labels, y_hat, self.chunk_size), self.chunk_size, self.bands_, "realized"
+        )

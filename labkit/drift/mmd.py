@@ -32,7 +32,7 @@ from typing import Any
 import numpy as np
 
 from labkit.device import to_numpy
-from labkit.drift._checks import as_pair, check_float, check_int, is_array
+from labkit.drift._checks import as_pair, check_float, check_int, device_of, is_array
 from labkit.drift.results import TestResult
 
 __all__ = ["gaussian_kernel_matrix", "median_heuristic", "mmd2", "mmd_test"]
@@ -42,12 +42,6 @@ _CHUNK_BYTES = 1 << 27
 # Permuted statistics within this of the observed one count as ties (>=): the batched product
 # and the single-row product may round differently, and a tie must not turn into "smaller".
 _TIE_TOLERANCE = 1e-12
-
-
-def _device(x: Any) -> Any:
-    import array_api_compat
-
-    return array_api_compat.device(x)
 
 
 def _to_device(x: Any, device: Any) -> Any:
@@ -89,7 +83,7 @@ def _median(v: Any, xp: Any) -> float:
 
 def _upper_triangle(d: Any, xp: Any) -> Any:
     n = d.shape[0]
-    idx = xp.arange(n, device=_device(d))
+    idx = xp.arange(n, device=device_of(d))
     return d[idx[:, None] < idx[None, :]]
 
 
@@ -142,11 +136,11 @@ def _mmd2_rows(k0: Any, rows: Any, r: Any, total: float, n: int, m: int, xp: Any
 def _setup(a: Any, b: Any, sigma: float | None, xp: Any) -> tuple[Any, Any, float, float, Any]:
     n, m = a.shape[0], b.shape[0]
     k, sigma = _kernel(xp.concat([a, b], axis=0), sigma, xp)
-    eye = xp.eye(n + m, dtype=xp.bool, device=_device(k))
+    eye = xp.eye(n + m, dtype=xp.bool, device=device_of(k))
     k0 = xp.where(eye, xp.zeros_like(k), k)
     r = xp.sum(k0, axis=1)
     total = float(xp.sum(r))
-    observed = xp.asarray([[1.0] * n + [0.0] * m], dtype=k0.dtype, device=_device(k0))
+    observed = xp.asarray([[1.0] * n + [0.0] * m], dtype=k0.dtype, device=device_of(k0))
     stat = float(_mmd2_rows(k0, observed, r, total, n, m, xp)[0])
     return k0, r, total, sigma, stat
 
@@ -229,7 +223,7 @@ def mmd_test(
     for start in range(0, n_permutations, chunk):
         size = min(chunk, n_permutations - start)
         rows = rng.permuted(np.broadcast_to(labels, (size, n + m)), axis=1)
-        rows = xp.asarray(rows, dtype=k0.dtype, device=_device(k0))
+        rows = xp.asarray(rows, dtype=k0.dtype, device=device_of(k0))
         permuted = _mmd2_rows(k0, rows, r, total, n, m, xp)
         exceed += int(xp.sum(xp.astype(permuted >= stat - _TIE_TOLERANCE, xp.int64)))
     p = (1 + exceed) / (1 + n_permutations)

@@ -151,7 +151,8 @@ def _bands(values: dict[str, np.ndarray], n_sigma: float) -> tuple[MetricBand, .
 
 @dataclass(frozen=True)
 class MonitorReport:
-    """Per-chunk metrics of a monitored stream and which chunks left their band."""
+    """Per-chunk metrics of a stream (realized, or estimated by CBPE) and which chunks left
+    their band."""
 
     chunk_starts: tuple[int, ...]
     chunk_size: int
@@ -160,9 +161,29 @@ class MonitorReport:
     recall: tuple[float, ...]
     alerts: tuple[bool, ...]
     bands: tuple[MetricBand, ...]
+    kind: str = "realized"
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
+
+
+def _report(
+    values: dict[str, np.ndarray], chunk_size: int, bands: tuple[MetricBand, ...], kind: str
+) -> MonitorReport:
+    """Per-chunk metric values into a report, a chunk alerting when any metric leaves its band."""
+    n_chunks = values["accuracy"].size
+    alerts = tuple(
+        not all(band.contains(float(values[band.metric][i])) for band in bands)
+        for i in range(n_chunks)
+    )
+    return MonitorReport(
+        chunk_starts=tuple(range(0, n_chunks * chunk_size, chunk_size)),
+        chunk_size=chunk_size,
+        alerts=alerts,
+        bands=bands,
+        kind=kind,
+        **{name: tuple(float(v) for v in values[name]) for name in METRICS},
+    )
 
 
 class PerformanceMonitor:
@@ -205,18 +226,8 @@ class PerformanceMonitor:
     def evaluate(self, y: Any, y_hat: Any) -> MonitorReport:
         """Metrics of every full chunk of a labelled stream and its alerts."""
         a, b = _pair(y, y_hat)
-        values = _chunk_metrics(a, b, self.chunk_size)
-        n_chunks = values["accuracy"].size
-        alerts = tuple(
-            not all(band.contains(float(values[band.metric][i])) for band in self.bands_)
-            for i in range(n_chunks)
-        )
-        return MonitorReport(
-            chunk_starts=tuple(range(0, n_chunks * self.chunk_size, self.chunk_size)),
-            chunk_size=self.chunk_size,
-            alerts=alerts,
-            bands=self.bands_,
-            **{name: tuple(float(v) for v in values[name]) for name in METRICS},
+        return _report(
+            _chunk_metrics(a, b, self.chunk_size), self.chunk_size, self.bands_, "realized"
         )
 
     def update(self, y: Any, y_hat: Any) -> PerformanceMonitor:
