@@ -16,8 +16,8 @@ from pathlib import Path
 
 # trick -> does a correct solution under it keep full marks?
 FULL_MARKS = {"warn": True, "slow": True, "flood": True}
-ZERO = {"eq_anything", "visible_only", "sys_exit", "os_exit", "hang", "hang_hard", "memory"}
-FUNCTION_CYCLE = ["eq_anything", "warn", "visible_only", "slow", "sys_exit", "flood"]
+ZERO = {"eq_anything", "visible_only", "sys_exit", "os_exit", "hang", "hang_hard", "memory", "nan"}
+FUNCTION_CYCLE = ["eq_anything", "warn", "visible_only", "slow", "nan", "flood", "sys_exit"]
 CLASS_CYCLE = ["eq_anything", "warn", "sys_exit", "slow"]
 _SOLUTION = re.compile(r"^\s*### (BEGIN|END) SOLUTION\s*$")
 

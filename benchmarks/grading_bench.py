@@ -1,0 +1,130 @@
+"""Class grading: wall time of `labkit grade-class` with --jobs 1 vs --jobs 2, side by side.
+
+Generates N submissions (default 40) spread over every lab of the course — a mix of correct
+(the model solution typed in), partial (one exercise left as released) and broken (corrupted
+JSON, or the untouched release) — grades them all with one worker, then again with two, into
+fresh sqlite gradebooks, and prints a table: wall time, time per submission, speed-up, and
+whether both runs recorded identical scores.
+
+    .venv/bin/python benchmarks/grading_bench.py                # 40 submissions
+    .venv/bin/python benchmarks/grading_bench.py -n 10 --jobs 1 2 4
+"""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import json
+import platform
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from labkit.grading import grade_class
+from labkit.grading._paths import course_root, lab_dirs
+
+KINDS = ["correct", "partial", "correct", "broken-json", "partial", "correct", "blank", "partial"]
+
+
+def _solution_filled(source: dict, release: dict) -> dict:
+    by_id = {
+        c["metadata"]["nbgrader"]["grade_id"]: c
+        for c in source["cells"]
+        if c.get("metadata", {}).get("nbgrader", {}).get("grade_id")
+    }
+    nb = copy.deepcopy(release)
+    for cell in nb["cells"]:
+        meta = cell.get("metadata", {}).get("nbgrader", {})
+        if meta.get("solution") and meta.get("grade_id") in by_id:
+            text = "".join(by_id[meta["grade_id"]]["source"])
+            cell["source"] = "\n".join(
+                ln for ln in text.splitlines() if "### BEGIN SOLUTION" not in ln
+                and "### END SOLUTION" not in ln
+            )  # fmt: skip
+    return nb
+
+
+def _partial(source: dict, release: dict, k: int) -> dict:
+    """Everything solved except the k-th code exercise (left as released)."""
+    nb = _solution_filled(source, release)
+    code_solutions = [
+        i
+        for i, c in enumerate(nb["cells"])
+        if c["cell_type"] == "code" and c.get("metadata", {}).get("nbgrader", {}).get("solution")
+    ]
+    if code_solutions:
+        i = code_solutions[k % len(code_solutions)]
+        nb["cells"][i] = copy.deepcopy(release["cells"][i])
+    return nb
+
+
+def generate(root: Path, n: int) -> dict[str, int]:
+    """Write ``n`` submissions under ``root`` as <student>/<lab>/<notebook>.ipynb."""
+    course = course_root()
+    labs = [d for d in lab_dirs(course) if list(d.glob("*.ipynb"))]
+    counts: dict[str, int] = {}
+    for i in range(n):
+        lab = labs[i % len(labs)]
+        kind = KINDS[(i // len(labs)) % len(KINDS)]
+        student = f"student{i // len(labs):02d}"
+        for source_path in sorted(lab.glob("*.ipynb")):
+            release_path = course / "notebooks" / lab.name / source_path.name
+            source = json.loads(source_path.read_text())
+            release = json.loads(release_path.read_text())
+            target = root / student / lab.name / source_path.name
+            target.parent.mkdir(parents=True, exist_ok=True)
+            if kind == "correct":
+                target.write_text(json.dumps(_solution_filled(source, release)))
+            elif kind == "partial":
+                target.write_text(json.dumps(_partial(source, release, i)))
+            elif kind == "blank":
+                target.write_text(release_path.read_text())
+            else:
+                target.write_text(release_path.read_text()[: len(release_path.read_text()) // 2])
+        counts[kind] = counts.get(kind, 0) + 1
+    return counts
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("-n", "--submissions", type=int, default=40)
+    parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    args = parser.parse_args(argv)
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="labkit-grading-bench-") as tmp:
+        tmp_path = Path(tmp)
+        counts = generate(tmp_path / "submitted", args.submissions)
+        print(f"{args.submissions} submissions: {counts}", file=sys.stderr)
+        scores = {}
+        for jobs in args.jobs:
+            db = f"sqlite:///{tmp_path / f'jobs{jobs}.db'}"
+            start = time.perf_counter()
+            report = grade_class(
+                tmp_path / "submitted", jobs=jobs, db_url=db, out=tmp_path / f"out{jobs}",
+                progress=True, keep_autograded=False,
+            )  # fmt: skip
+            wall = time.perf_counter() - start
+            executed = [r.seconds for r in report.results if r.status == "graded"]
+            scores[jobs] = {(r.student, r.lab): r.score for r in report.results}
+            rows.append((jobs, wall, len(report.results), executed, report))
+    base = rows[0][1]
+    print(f"\nlabkit grade-class, {args.submissions} submissions, {platform.processor() or ''} "
+          f"{platform.machine()}, Python {platform.python_version()}")  # fmt: skip
+    print(f"{'jobs':>4} {'wall s':>8} {'s/submission':>13} {'worker s (median)':>18} "
+          f"{'speed-up':>9} {'same scores':>12}")  # fmt: skip
+    for jobs, wall, n, executed, _ in rows:
+        median = statistics.median(executed) if executed else float("nan")
+        same = scores[jobs] == scores[rows[0][0]]
+        print(f"{jobs:>4} {wall:>8.1f} {wall / n:>13.2f} {median:>18.1f} {base / wall:>8.2f}x "
+              f"{same!s:>12}")  # fmt: skip
+    statuses = {}
+    for r in rows[0][4].results:
+        statuses[r.status] = statuses.get(r.status, 0) + 1
+    print(f"outcomes: {statuses}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
