@@ -15,7 +15,8 @@ Exercises, on the first CUDA device, and prints one table of figures:
   model on CUDA (and TensorRT when it loads) checked against torch;
 - DistributedDataParallel over NCCL (all GPUs when more than one, else one process);
 - the other labs' GPU paths: every ``benchmarks/<name>_gpu.py`` that defines
-  ``<name>_rows(device, smoke)`` becomes check ``<name>`` (lab 03: ``drift_gpu.py``).
+  ``<name>_rows(device, smoke)`` becomes check ``<name>`` (lab 02: ``latency_gpu.py``, lab 03:
+  ``drift_gpu.py``).
 
 On a machine without a CUDA device it says so and exits 0: there is nothing to check.
 ``--smoke-cpu`` runs the same checks with tiny sizes on the CPU (CUDA-only parts are reported as
