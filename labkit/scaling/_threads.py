@@ -1,0 +1,31 @@
+"""A scoped limit on PyTorch's intra-op threads.
+
+Small kernels (embedding rows, a 256-wide softmax) finish before extra threads help, and on a
+busy machine OpenMP workers spinning for a share of the cores make them many times slower; the
+service and the training loop here run with one thread unless told otherwise.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterator
+
+import torch
+
+__all__ = ["torch_threads"]
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Run the block with ``torch.set_num_threads(n)``; ``None`` leaves the setting alone."""
+    if n is None:
+        yield
+        return
+    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
+        raise ValueError(f"num_threads must be an integer >= 1 or None, got {n!r}")
+    before = torch.get_num_threads()
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
