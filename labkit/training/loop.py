@@ -41,7 +41,7 @@ from torch import nn
 from torch.nn import functional as F
 
 from labkit.device import resolve, synchronize
-from labkit.timing import format_seconds
+from labkit.timing import Measurement, format_seconds
 from labkit.training.memory import LiveTensorTracker, format_bytes
 from labkit.training.precision import autocast, grad_scaler
 
@@ -70,6 +70,7 @@ class TrainReport:
     losses: tuple[float, ...]  # one per optimizer step, warm-up included
     peak_memory_bytes: int | None
     memory_method: str
+    step_times: tuple[float, ...] = ()  # wall time of each timed optimizer step
 
     @property
     def samples_per_s(self) -> float:
@@ -80,6 +81,14 @@ class TrainReport:
         return self.total_s / self.num_steps if self.num_steps else float("nan")
 
     @property
+    def noisy(self) -> bool:
+        """True when the steps' interquartile range exceeds 10% of their median time."""
+        if len(self.step_times) < 4:
+            return False
+        m = Measurement(self.step_times)
+        return m.noisy
+
+    @property
     def data_fraction(self) -> float:
         """Share of the timed wall time spent waiting for data: near 1 means input-bound."""
         return self.data_s / self.total_s if self.total_s > 0 else float("nan")
@@ -87,6 +96,7 @@ class TrainReport:
     def to_dict(self) -> dict[str, Any]:
         out = asdict(self)
         out["losses"] = list(self.losses)
+        out["step_times"] = list(self.step_times)
         out.update(samples_per_s=self.samples_per_s, data_fraction=self.data_fraction)
         return out
 
@@ -106,6 +116,11 @@ class TrainReport:
             f"({format_seconds(self.step_s)}/step; warm-up {format_seconds(self.warmup_s)})\n"
             f"  data {self.data_fraction:.0%} of time, compute {1 - self.data_fraction:.0%}; "
             f"peak memory {mem} ({self.memory_method}); loss {loss}"
+        ) + (
+            "\n  WARNING: noisy — step times vary by more than 10% of their median; "
+            "close other programs or run more steps"
+            if self.noisy
+            else ""
         )
 
 
@@ -229,6 +244,7 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
           grad_accum_steps, warmup_steps, non_blocking, track_memory, compile) -> TrainReport:  # fmt: skip
     forward_precision = "fp32" if precision == "tf32" else precision
     losses: list[float] = []
+    step_times: list[float] = []
     data_s = compute_s = warmup_s = 0.0
     num_samples = batch_size = timed_steps = 0
     peak: int | None = None
@@ -288,6 +304,7 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
             compute_s += elapsed - step_data
             num_samples += step_samples
             timed_steps += 1
+            step_times.append(elapsed)
         else:
             warmup_s += elapsed
         step += 1
@@ -314,4 +331,5 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
         losses=tuple(losses),
         peak_memory_bytes=peak,
         memory_method=method,
+        step_times=tuple(step_times),
     )

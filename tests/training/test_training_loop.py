@@ -51,6 +51,12 @@ def test_report_fields_are_consistent():
     d = report.to_dict()
     assert d["samples_per_s"] == report.samples_per_s and isinstance(d["losses"], list)
     assert "samples/s" in repr(report)
+    assert len(report.step_times) == 4 and sum(report.step_times) == pytest.approx(report.total_s)
+    assert isinstance(report.noisy, bool)
+    steady = dataclasses.replace(report, step_times=(1.0, 1.0, 1.0, 1.0))
+    jittery = dataclasses.replace(report, step_times=(1.0, 2.0, 1.0, 3.0, 1.5))
+    assert not steady.noisy and "WARNING" not in repr(steady)
+    assert jittery.noisy and "WARNING: noisy" in repr(jittery)
 
 
 def test_epochs_run_until_data_ends():
