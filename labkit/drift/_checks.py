@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.device import array_namespace
+from labkit.device import array_namespace, to_numpy
 
 _ARRAY_MODULES = ("numpy", "torch", "cupy")
 
@@ -68,7 +68,7 @@ def check_finite(x: Any, name: str, xp: Any) -> None:
     bad = ~xp.isfinite(x)
     if bool(xp.any(bad)):
         count = int(xp.sum(xp.astype(bad, xp.int64)))
-        first = np.argwhere(np.asarray(_to_host(bad)))[0]
+        first = np.argwhere(to_numpy(bad))[0]
         where = (
             f"row {int(first[0])}" if first.size == 1 else f"index {tuple(int(i) for i in first)}"
         )
@@ -76,12 +76,6 @@ def check_finite(x: Any, name: str, xp: Any) -> None:
             f"{name} contains {count} NaN or infinite value(s) (first at {where}); drift statistics "
             "need finite numbers: drop or impute them first"
         )
-
-
-def _to_host(x: Any) -> Any:
-    from labkit.device import to_numpy
-
-    return to_numpy(x)
 
 
 def as_samples(
@@ -118,7 +112,7 @@ def as_samples(
     if arr.ndim == 2 and arr.shape[1] < 1:
         raise ValueError(f"{name} has no features (shape {tuple(arr.shape)})")
     check_finite(arr, name, xp)
-    return xp.astype(arr, xp.float64), xp
+    return xp.astype(arr, xp.float64, copy=False), xp
 
 
 def as_pair(

@@ -86,7 +86,8 @@ class KSDrift:
     def __init__(self, x_ref: Any, p_val: float = 0.05, correction: str = "bonferroni") -> None:
         self.p_val = check_float(p_val, "p_val", 0.0, 1.0, low_open=True, high_open=True)
         self.correction = check_choice(correction, "correction", CORRECTIONS)
-        self.x_ref, self._xp = as_samples(x_ref, "x_ref", ndim=(1, 2))
+        ref, xp = as_samples(x_ref, "x_ref", ndim=(1, 2))
+        self.x_ref = xp.asarray(ref, copy=True)  # the detector owns its reference
         self.n_features = 1 if self.x_ref.ndim == 1 else int(self.x_ref.shape[1])
 
     def predict(self, x: Any) -> DriftResult:
@@ -159,8 +160,9 @@ class MMDDrift:
         self.device = device
         if device is not None:
             x_ref = _to_device(x_ref, device)
-        ref, _ = as_samples(x_ref, "x_ref", ndim=(1, 2), min_rows=2)
+        ref, xp = as_samples(x_ref, "x_ref", ndim=(1, 2), min_rows=2)
         self._ndim = ref.ndim
+        ref = xp.asarray(ref, copy=True)  # the detector owns its reference
         self.x_ref = ref[:, None] if ref.ndim == 1 else ref
 
     def predict(self, x: Any) -> DriftResult:

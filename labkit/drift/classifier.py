@@ -134,7 +134,7 @@ class ClassifierDrift:
         self.seed = None if seed is None else check_int(seed, "seed", 0)
         self.model = model
         ref, _ = as_samples(x_ref, "x_ref", ndim=(1, 2), min_rows=self.n_folds)
-        self.x_ref = to_numpy(ref)
+        self.x_ref = np.array(to_numpy(ref), copy=True)  # the detector owns its reference
 
     def predict(self, x: Any) -> DriftResult:
         """Test whether a classifier separates ``x`` from the reference better than chance."""
