@@ -1,9 +1,9 @@
 """``labkit grade-class``: autograde a whole class in parallel, resumably, into one gradebook.
 
 nbgrader grades one student after another and its sqlite gradebook takes one writer at a time
-(REFERENCE.md). Here every submission (one student's notebooks of one lab) is autograded by its
-own worker process in its own scratch course, with its own sqlite gradebook copied from a
-per-lab template; the parent merges each result into the target gradebook (the course's
+(REFERENCE.md). Here every submission (one student's notebooks of one lab) is autograded in a
+worker process (``--jobs`` of them) in its own scratch course, with its own sqlite gradebook
+copied from a per-lab template; the parent merges each result into the target gradebook (the course's
 ``db_url`` by default, or ``--db`` — sqlite or PostgreSQL) as it arrives. The target is a normal
 nbgrader gradebook: instructors enter manual scores with nbgrader's own tools and the next export
 includes them. A second run skips submissions already graded unless the file is newer.
@@ -229,8 +229,12 @@ def _read_grades(db_url: str, lab: str, student: str) -> list[dict[str, Any]]:
 # --- the parent: merge into the target gradebook ---------------------------------------------
 
 
-def _ensure_assignment(db_url: str, lab: str, template: Path, workdir: Path) -> None:
-    """Create ``lab``'s assignment in the target gradebook (nbgrader's own generate step)."""
+def _ensure_assignment(db_url: str, lab: str, template: Path) -> None:
+    """Create ``lab``'s assignment in the target gradebook, copied from the template's.
+
+    The rows are the ones nbgrader's ``generate_assignment`` (its ``SaveCells`` step) writes;
+    copying them spares a second generate run per lab.
+    """
     from nbgrader.api import Gradebook, MissingEntry
 
     with Gradebook(db_url) as gb:
@@ -239,9 +243,26 @@ def _ensure_assignment(db_url: str, lab: str, template: Path, workdir: Path) -> 
             return
         except MissingEntry:
             pass
-    course = workdir / "target" / lab
-    shutil.copytree(template / "solutions" / lab, course / "solutions" / lab)
-    run_step("generate_assignment", course_config(course, db_url=db_url), lab, force=True)
+        with Gradebook(course_config(template).CourseDirectory.db_url) as src:
+            assignment = src.find_assignment(lab)
+            gb.update_or_create_assignment(lab, duedate=assignment.duedate)
+            for nb in assignment.notebooks:
+                gb.add_notebook(nb.name, lab, kernelspec=nb.kernelspec)
+                for c in nb.grade_cells:
+                    gb.update_or_create_grade_cell(
+                        c.name, nb.name, lab, max_score=c.max_score, cell_type=c.cell_type
+                    )
+                for c in nb.solution_cells:
+                    gb.update_or_create_solution_cell(c.name, nb.name, lab)
+                for c in nb.task_cells:
+                    gb.update_or_create_task_cell(
+                        c.name, nb.name, lab, max_score=c.max_score, cell_type=c.cell_type
+                    )
+                for c in nb.source_cells:
+                    gb.update_or_create_source_cell(
+                        c.name, nb.name, lab, cell_type=c.cell_type, locked=c.locked,
+                        source=c.source, checksum=c.checksum,
+                    )  # fmt: skip
 
 
 def _already_graded(gb: Any, lab: str, student: str, stamp: dt.datetime) -> bool:
@@ -374,7 +395,7 @@ def _grade_class(
         needed = sorted({lab for _, lab, _, _ in todo})
         templates = {lab: _prepare_template(lab, known[lab], workdir) for lab in needed}
         for lab in needed:
-            _ensure_assignment(target, lab, templates[lab], workdir)
+            _ensure_assignment(target, lab, templates[lab])
         keep = str(out_dir / "autograded") if keep_autograded else None
         tasks = [
             {"student": student, "lab": lab, "files": [str(f) for f in files],
@@ -408,11 +429,12 @@ def _run(tasks: list[dict], jobs: int, target: str, progress: bool) -> list[Subm
     results = []
     bar = tqdm(total=len(tasks), desc="grading", unit="submission", disable=not progress,
                file=sys.stderr)  # fmt: skip
-    # spawn: a fresh interpreter per submission (no state forked from the parent), one
-    # submission per process so a crash costs that submission only
+    # spawn: fresh interpreters (nothing forked from the parent's ZMQ or event loop); workers
+    # are reused across submissions (imports are paid once). A worker that dies takes its
+    # submission with it; those are reported "failed" and graded again by the next run.
     ctx = multiprocessing.get_context("spawn")
     with (
-        ProcessPoolExecutor(max_workers=jobs, mp_context=ctx, max_tasks_per_child=1) as pool,
+        ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool,
         Gradebook(target) as gb,
     ):
         futures = {pool.submit(_grade_one, task): task for task in tasks}
