@@ -588,7 +588,9 @@ results["data_fraction_0_workers"] = pipeline[0].data_fraction
 # live tensor bytes itself (`LiveTensorTracker`).
 
 # %%
-ck_batch, ck_hidden = (4096, 1024) if ON_GPU else (1024, 128)  # activations ≫ weights
+ck_batch, ck_hidden = (
+    (4096, 1024) if ON_GPU else (512 if GRADING else 1024, 128)
+)  # activations ≫ weights
 ck = {}
 for ckpt in (False, True):
     torch.manual_seed(0)
