@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import functools
 import json
+import os
 import platform
 import sys
 import time
@@ -216,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
     big = dev.type == "cuda"
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "CPU"
     print(f"labkit lab 01 benchmark — {dev} ({name}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads")  # fmt: skip
+          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} "
+          f"on {os.cpu_count()} cores")  # fmt: skip
     start = time.perf_counter()
     out = {
         "device": str(dev),
@@ -226,7 +228,8 @@ def main(argv: list[str] | None = None) -> None:
         "loader": bench_loader(dev, big),
         "optimizer": bench_optimizer(dev, big),
     }
-    print(f"\ntotal {time.perf_counter() - start:.0f} s")
+    print(f"\ntotal {time.perf_counter() - start:.0f} s; load average now "
+          f"{os.getloadavg()[0]:.1f} (other programs' load makes every row slower and noisier)")  # fmt: skip
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
