@@ -40,18 +40,20 @@ if TYPE_CHECKING:
         skewed_users,
     )
     from labkit.scaling.metrics import Registry, histogram_quantile, parse_metrics
+    from labkit.scaling.policies import (
+        ConcurrencyPolicy,
+        HPAPolicy,
+        ScheduledPolicy,
+        StaticPolicy,
+    )
     from labkit.scaling.process import ServiceProcess
     from labkit.scaling.queueing import QueueStats, erlang_c, mmc, servers_for_wait
     from labkit.scaling.recommender import PopularityRecommender, Recommender, recall_at_k, train_mf
     from labkit.scaling.serverless import ColdStart, measure_cold_start, scale_to_zero
     from labkit.scaling.service import ServiceConfig, create_app
     from labkit.scaling.simulator import (
-        ConcurrencyPolicy,
-        HPAPolicy,
         PoolConfig,
-        ScheduledPolicy,
         SimulationResult,
-        StaticPolicy,
         results_table,
         simulate,
         simulate_mmc,
@@ -70,14 +72,14 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "Behavior": ("labkit.scaling.hpa", "Behavior"),
     "ColdStart": ("labkit.scaling.serverless", "ColdStart"),
     "ConcurrencyAutoscaler": ("labkit.scaling.concurrency", "ConcurrencyAutoscaler"),
-    "ConcurrencyPolicy": ("labkit.scaling.simulator", "ConcurrencyPolicy"),
+    "ConcurrencyPolicy": ("labkit.scaling.policies", "ConcurrencyPolicy"),
     "constant_schedule": ("labkit.scaling.traffic", "constant_schedule"),
     "create_app": ("labkit.scaling.service", "create_app"),
     "desired_replicas": ("labkit.scaling.hpa", "desired_replicas"),
     "erlang_c": ("labkit.scaling.queueing", "erlang_c"),
     "histogram_quantile": ("labkit.scaling.metrics", "histogram_quantile"),
     "hpa": ("labkit.scaling.hpa", None),
-    "HPAPolicy": ("labkit.scaling.simulator", "HPAPolicy"),
+    "HPAPolicy": ("labkit.scaling.policies", "HPAPolicy"),
     "Interactions": ("labkit.scaling.data", "Interactions"),
     "load_table": ("labkit.scaling.load", "load_table"),
     "LoadResult": ("labkit.scaling.load", "LoadResult"),
@@ -103,7 +105,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "scale_to_zero": ("labkit.scaling.serverless", "scale_to_zero"),
     "ScalingPolicy": ("labkit.scaling.hpa", "ScalingPolicy"),
     "ScalingRules": ("labkit.scaling.hpa", "ScalingRules"),
-    "ScheduledPolicy": ("labkit.scaling.simulator", "ScheduledPolicy"),
+    "ScheduledPolicy": ("labkit.scaling.policies", "ScheduledPolicy"),
     "ScheduledScaler": ("labkit.scaling.concurrency", "ScheduledScaler"),
     "servers_for_wait": ("labkit.scaling.queueing", "servers_for_wait"),
     "ServiceConfig": ("labkit.scaling.service", "ServiceConfig"),
@@ -112,7 +114,7 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "simulate_mmc": ("labkit.scaling.simulator", "simulate_mmc"),
     "SimulationResult": ("labkit.scaling.simulator", "SimulationResult"),
     "skewed_users": ("labkit.scaling.load", "skewed_users"),
-    "StaticPolicy": ("labkit.scaling.simulator", "StaticPolicy"),
+    "StaticPolicy": ("labkit.scaling.policies", "StaticPolicy"),
     "TrafficProfile": ("labkit.scaling.traffic", "TrafficProfile"),
     "train_mf": ("labkit.scaling.recommender", "train_mf"),
 }

@@ -179,7 +179,7 @@ class LoadResult:
 def load_table(results: Sequence[LoadResult]) -> str:
     """A fixed-width table of load tests (one row each)."""
     head = (
-        f"{'test':<30}{'mode':>7}{'offered':>9}{'rps':>8}{'p50 ms':>9}{'p99 ms':>9}"
+        f"{'test':<36}{'mode':>7}{'offered':>9}{'rps':>8}{'p50 ms':>9}{'p99 ms':>9}"
         f"{'503':>7}{'err':>6}"
     )
     rows = [head, "-" * len(head)]
@@ -187,7 +187,7 @@ def load_table(results: Sequence[LoadResult]) -> str:
         s = r.summary()
         offered = f"{s['offered_rps']:.0f}" if s["offered_rps"] else "-"
         rows.append(
-            f"{r.label[:29]:<30}{r.mode:>7}{offered:>9}{s['throughput_rps']:>8.0f}"
+            f"{r.label[:35]:<36}{r.mode:>7}{offered:>9}{s['throughput_rps']:>8.0f}"
             f"{1e3 * s['p50_s']:>9.1f}{1e3 * s['p99_s']:>9.1f}{s['shed_503']:>7}{s['errors']:>6}"
         )
     return "\n".join(rows)

@@ -36,8 +36,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import json
-import os
 import time
 from collections.abc import AsyncIterator, Callable
 from dataclasses import asdict, dataclass
@@ -56,6 +54,7 @@ from labkit.inference.batching import (
     RequestTimeoutError,
 )
 from labkit.inference.cache import LRUCache
+from labkit.scaling._asgi import Instrument, as_int, error, http_error, read_params
 from labkit.scaling._threads import torch_threads
 from labkit.scaling.metrics import Registry
 from labkit.scaling.recommender import Recommender
@@ -199,60 +198,26 @@ class _Job:
     enqueued_at: float
 
 
-def _error(status: int, message: str, headers: dict[str, str] | None = None) -> JSONResponse:
-    return JSONResponse({"error": message, "status": status}, status, headers=headers)
-
-
-async def _read_params(request: Request, max_body: int) -> dict[str, Any] | JSONResponse:
-    if request.method == "GET":
-        return dict(request.query_params)
-    length = request.headers.get("content-length")
-    if length is not None and (not length.isdigit() or int(length) > max_body):
-        return _error(413, f"request body larger than {max_body} bytes")
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > max_body:
-            return _error(413, f"request body larger than {max_body} bytes")
-    try:
-        params = json.loads(body)
-    except (ValueError, UnicodeDecodeError) as err:
-        return _error(400, f"malformed JSON body: {err}")
-    if not isinstance(params, dict):
-        return _error(400, 'the JSON body must be an object like {"user_id": 7, "k": 10}')
-    return params
-
-
-def _as_int(value: Any) -> int | None:
-    if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, str) and value.strip().lstrip("-").isdigit() and len(value) < 20:
-        return int(value)
-    return None
-
-
 async def recommend(request: Request) -> Response:
     state: _State = request.app.state.labkit
     cfg = state.config
-    params = await _read_params(request, cfg.max_body_bytes)
+    params = await read_params(request, cfg.max_body_bytes)
     if isinstance(params, Response):
         return params
     if "user_id" not in params:
-        return _error(422, "user_id is required")
-    user = _as_int(params["user_id"])
+        return error(422, "user_id is required")
+    user = as_int(params["user_id"])
     if user is None:
-        return _error(422, f"user_id must be an integer, got {params['user_id']!r}")
-    k = _as_int(params.get("k", 10))
+        return error(422, f"user_id must be an integer, got {params['user_id']!r}")
+    k = as_int(params.get("k", 10))
     if k is None or not 1 <= k <= cfg.max_k:
-        return _error(422, f"k must be an integer in [1, {cfg.max_k}], got {params.get('k')!r}")
+        return error(422, f"k must be an integer in [1, {cfg.max_k}], got {params.get('k')!r}")
     if not state.ready or state.recommender is None:  # while draining we still serve
         state.metrics["shed"].inc()
-        return _error(503, "not ready", {"Retry-After": str(cfg.retry_after_s)})
+        return error(503, "not ready", {"Retry-After": str(cfg.retry_after_s)})
     n_users = state.recommender.n_users
     if not 0 <= user < n_users:
-        return _error(404, f"unknown user_id {user}: users are 0..{n_users - 1}")
+        return error(404, f"unknown user_id {user}: users are 0..{n_users - 1}")
     k = min(k, state.recommender.n_items)
 
     cached = state.cache.get((user, k)) if state.cache is not None else None
@@ -269,11 +234,11 @@ async def recommend(request: Request) -> Response:
     except (QueueFullError, BatcherClosedError):
         state.accepted -= 1
         state.metrics["shed"].inc()
-        return _error(503, "overloaded, retry later", {"Retry-After": str(cfg.retry_after_s)})
+        return error(503, "overloaded, retry later", {"Retry-After": str(cfg.retry_after_s)})
     except RequestTimeoutError:
         state.completed += 1
         state.metrics["timeouts"].inc()
-        return _error(504, f"not served within {cfg.request_timeout_s} s")
+        return error(504, f"not served within {cfg.request_timeout_s} s")
     finally:
         state.metrics["queue_depth"].set(state.batcher.pending)
     result = {"items": items, "scores": [round(s, 5) for s in scores]}
@@ -302,43 +267,6 @@ async def metrics(request: Request) -> Response:
     return PlainTextResponse(
         state.registry.render(), media_type="text/plain; version=0.0.4; charset=utf-8"
     )
-
-
-async def _http_error(request: Request, exc: Exception) -> Response:
-    assert isinstance(exc, HTTPException)
-    return _error(exc.status_code, str(exc.detail), exc.headers)
-
-
-class _Instrument:
-    """ASGI middleware: requests in flight, latency histogram and status counts."""
-
-    def __init__(self, app: Any, state: _State) -> None:
-        self.app, self.state = app, state
-        self.worker = (b"x-worker", str(os.getpid()).encode())  # which process answered
-
-    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
-        if scope["type"] != "http":
-            await self.app(scope, receive, send)
-            return
-        path = scope.get("path", "")
-        endpoint = path if path in KNOWN_PATHS else "other"
-        status = {"code": 500}
-
-        async def send_status(message: dict) -> None:
-            if message["type"] == "http.response.start":
-                status["code"] = message["status"]
-                message = {**message, "headers": [*message.get("headers", []), self.worker]}
-            await send(message)
-
-        m = self.state.metrics
-        m["in_flight"].inc()
-        start = time.perf_counter()
-        try:
-            await self.app(scope, receive, send_status)
-        finally:
-            m["in_flight"].dec()
-            m["latency"].observe(time.perf_counter() - start, endpoint=endpoint)
-            m["requests"].inc(endpoint=endpoint, status=status["code"])
 
 
 def create_app(
@@ -398,9 +326,9 @@ def create_app(
             Route("/readyz", readyz),
             Route("/metrics", metrics),
         ],
-        exception_handlers={HTTPException: _http_error},
+        exception_handlers={HTTPException: http_error},
         lifespan=lifespan,
     )
     app.state.labkit = state
-    app.add_middleware(_Instrument, state=state)
+    app.add_middleware(Instrument, metrics=state.metrics, known_paths=KNOWN_PATHS)
     return app
