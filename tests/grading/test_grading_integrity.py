@@ -135,6 +135,7 @@ def _limited(code: str, **env: str) -> subprocess.CompletedProcess:
     )
 
 
+@pytest.mark.slow
 def test_limits_apply_only_while_grading():
     assert apply_limits({"LABKIT_KERNEL_CPU_S": "1"}) == {}
     hog = "b = bytearray(600 * 1024 * 1024)\nprint(len(b))"
