@@ -244,7 +244,7 @@ class _Visitor(ast.NodeVisitor):
         self.generic_visit(node)
 
     def visit_Constant(self, node: ast.Constant) -> None:
-        if isinstance(node.value, str) and ".ipynb" in node.value:
+        if isinstance(node.value, str) and "ipynb" in node.value:
             self._add(node, "opens a notebook file (the tests' source)")
 
 
@@ -258,15 +258,33 @@ def scan_source(source: str, cell: str = "cell", modules: dict[str, str] | None 
     >>> scan_source("def f(xs):\\n    total = sum(xs)\\n    return total / len(xs)")
     []
     """
+    magic = _risky_magic(source, cell)
     try:
         tree = ast.parse(_strip_magics(source))
     except SyntaxError:
-        return []  # it fails when run; the tests after it fail on their own
+        return magic  # it fails when run; the tests after it fail on their own
     known = dict(modules or {})
     known.update(_modules_bound(tree))
     visitor = _Visitor(cell, source, known)
     visitor.visit(tree)
-    return visitor.findings
+    return magic + visitor.findings
+
+
+# Magics that run code the scan cannot read (another file, a shell, a script).
+_RISKY_MAGICS = ("%run", "%load", "%%writefile", "%%file", "%%bash", "%%sh", "%%script", "%%python")
+
+
+def _risky_magic(source: str, cell: str) -> list[Finding]:
+    found = []
+    for number, line in enumerate(source.splitlines(), start=1):
+        word = line.strip().split(" ", 1)[0]
+        if word in _RISKY_MAGICS:
+            found.append(
+                Finding(
+                    cell, number, line.strip()[:120], f"{word} runs code the grader cannot read"
+                )
+            )
+    return found
 
 
 def _strip_magics(source: str) -> str:
