@@ -20,13 +20,16 @@ Three comparisons, each measured in this one run and printed as a table:
 alibi-detect: when ``import alibi_detect`` works in this interpreter its ``MMDDrift`` (PyTorch
 backend) is timed too. It is not a dependency: alibi-detect 0.13.0 (the latest release) pins
 ``numpy<2.0`` and ``numba<0.60`` and imports ``transformers`` from its PyTorch drift module, so
-installing it would downgrade this project's NumPy 2.
+installing it would downgrade this project's NumPy 2. Its permutation test itself needs only
+torch: ``--alibi-src DIR`` (an unpacked wheel, ``pip download alibi-detect --no-deps``) runs
+alibi-detect's own ``utils/pytorch/distance.py`` the way its ``MMDDriftTorch.score`` does.
 
 Usage::
 
-    .venv/bin/python benchmarks/drift_bench.py             # about 1-2 minutes on 2 cores
+    .venv/bin/python benchmarks/drift_bench.py             # a few minutes on 2 cores
     .venv/bin/python benchmarks/drift_bench.py --quick     # small sizes, seconds (smoke test)
     .venv/bin/python benchmarks/drift_bench.py --json out.json
+    .venv/bin/python benchmarks/drift_bench.py --only mmd --alibi-src DIR   # alibi-detect's code
 """
 
 from __future__ import annotations
@@ -301,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--full", action="store_true", help="time all naive MMD permutations")
     parser.add_argument("--naive-permutations", type=int, default=20)
     parser.add_argument("--json", default=None, help="also write the rows to this JSON file")
+    parser.add_argument("--only", default="mmd,streaming,ks",
+                        help="comma-separated sections to run (mmd, streaming, ks)")  # fmt: skip
     parser.add_argument("--alibi-src", default=None,
                         help="folder with an unpacked alibi-detect wheel: time its own MMD code")  # fmt: skip
     args = parser.parse_args(argv)
@@ -316,12 +321,17 @@ def main(argv: list[str] | None = None) -> int:
         f"torch {torch.__version__}, numpy {np.__version__}, Python {platform.python_version()}"
     )
     print(f"drift_bench — {machine}", flush=True)
+    sections = {
+        "mmd": (bench_mmd, mmd_args),
+        "streaming": (bench_streaming, (stream_n,)),
+        "ks": (bench_ks, ks_shape),
+    }
+    chosen = [s.strip() for s in args.only.split(",") if s.strip()]
+    if not chosen or set(chosen) - set(sections):
+        parser.error(f"--only: choose from {', '.join(sections)}; got {args.only!r}")
     rows: list[Row] = []
-    for name, fn, fargs in (
-        ("mmd", bench_mmd, mmd_args),
-        ("streaming", bench_streaming, (stream_n,)),
-        ("ks", bench_ks, ks_shape),
-    ):
+    for name in chosen:
+        fn, fargs = sections[name]
         t0 = time.perf_counter()
         rows += fn(*fargs)
         print(f"  [{name}: {time.perf_counter() - t0:.0f} s]", file=sys.stderr, flush=True)
