@@ -20,7 +20,8 @@ import subprocess
 import sys
 import tempfile
 
-from labkit.scaling.load import load_table, run_closed_loop, run_open_loop, skewed_users
+from labkit.inference.cache import zipf_keys
+from labkit.scaling.load import load_table, run_closed_loop, run_open_loop
 from labkit.scaling.process import ServiceProcess
 from labkit.scaling.traffic import poisson_schedule
 
@@ -56,7 +57,7 @@ def main() -> int:
         text=True,
     )
     info = json.loads(trained.stdout.strip().splitlines()[-1])
-    users = skewed_users(args.users, 100_000, seed=1)
+    users = zipf_keys(100_000, args.users, seed=1)  # a few heavy users, as at peak
     configs = [
         ("1 worker, no batching", dict(workers=1, max_batch_size=1)),
         ("1 worker, batching 32", dict(workers=1, max_batch_size=32)),

@@ -37,7 +37,6 @@ if TYPE_CHECKING:
         load_table,
         run_closed_loop,
         run_open_loop,
-        skewed_users,
     )
     from labkit.scaling.metrics import Registry, histogram_quantile, parse_metrics
     from labkit.scaling.policies import (
@@ -113,7 +112,6 @@ _EXPORTS: dict[str, tuple[str, str | None]] = {
     "simulate": ("labkit.scaling.simulator", "simulate"),
     "simulate_mmc": ("labkit.scaling.simulator", "simulate_mmc"),
     "SimulationResult": ("labkit.scaling.simulator", "SimulationResult"),
-    "skewed_users": ("labkit.scaling.load", "skewed_users"),
     "StaticPolicy": ("labkit.scaling.policies", "StaticPolicy"),
     "TrafficProfile": ("labkit.scaling.traffic", "TrafficProfile"),
     "train_mf": ("labkit.scaling.recommender", "train_mf"),
@@ -167,7 +165,6 @@ __all__ = [
     "servers_for_wait",
     "simulate",
     "simulate_mmc",
-    "skewed_users",
     "train_mf",
 ]
 

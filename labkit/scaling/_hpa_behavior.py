@@ -13,6 +13,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from labkit.scaling._checks import integer, non_negative, positive
+
 __all__ = ["Autoscaler", "Behavior", "ScalingPolicy", "ScalingRules"]
 
 POLICY_TYPES = ("Pods", "Percent")
@@ -20,16 +22,6 @@ SELECT_POLICIES = ("Max", "Min", "Disabled")
 # Kubernetes defaults (SetDefaults_HorizontalPodAutoscalerBehavior and the controller flag
 # --horizontal-pod-autoscaler-downscale-stabilization=5m).
 DEFAULT_SCALE_DOWN_WINDOW_S = 300.0
-
-
-def _number(name: str, value: float, *, positive: bool) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number, got {value!r}")
-    if positive and value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    if not positive and value < 0:
-        raise ValueError(f"{name} must be >= 0, got {value!r}")
-    return value
 
 
 @dataclass(frozen=True)
@@ -47,11 +39,11 @@ class ScalingPolicy:
     def __post_init__(self) -> None:
         if self.type not in POLICY_TYPES:
             raise ValueError(f"type must be one of {POLICY_TYPES}, got {self.type!r}")
-        value = _number("value", self.value, positive=True)
+        value = positive("value", self.value)
         if value != int(value):
             raise ValueError(f"value must be a whole number of pods or percent, got {value!r}")
         object.__setattr__(self, "value", int(value))
-        _number("period_s", self.period_s, positive=True)
+        positive("period_s", self.period_s)
 
 
 @dataclass(frozen=True)
@@ -75,7 +67,7 @@ class ScalingRules:
 
     def __post_init__(self) -> None:
         if self.stabilization_window_s is not None:
-            _number("stabilization_window_s", self.stabilization_window_s, positive=False)
+            non_negative("stabilization_window_s", self.stabilization_window_s)
         if self.policies is not None:
             policies = tuple(self.policies)
             if not policies:
@@ -217,10 +209,8 @@ class Autoscaler:
     _initialized: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        for name in ("min_replicas", "max_replicas"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        integer("min_replicas", self.min_replicas, 0)
+        integer("max_replicas", self.max_replicas, 0)
         if self.max_replicas < max(1, self.min_replicas):
             raise ValueError(
                 f"max_replicas must be >= max(1, min_replicas={self.min_replicas}), "
@@ -316,12 +306,8 @@ class Autoscaler:
             raise ValueError(
                 f"now_s must not go backwards: got {now_s!r} after {self._last_now_s!r}"
             )
-        for name, value in (
-            ("current_replicas", current_replicas),
-            ("recommended_replicas", recommended_replicas),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0, got {value!r}")
+        integer("current_replicas", current_replicas, 0)
+        integer("recommended_replicas", recommended_replicas, 0)
         now_s = float(now_s)
         self._last_now_s = now_s
         if not self._initialized:  # recordInitialRecommendation, once per autoscaler

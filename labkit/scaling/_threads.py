@@ -12,6 +12,8 @@ from collections.abc import Iterator
 
 import torch
 
+from labkit.scaling._checks import integer
+
 __all__ = ["torch_threads"]
 
 
@@ -21,8 +23,7 @@ def torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    if isinstance(n, bool) or not isinstance(n, int) or n < 1:
-        raise ValueError(f"num_threads must be an integer >= 1 or None, got {n!r}")
+    integer("num_threads", n, 1)
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

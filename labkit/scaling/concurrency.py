@@ -32,21 +32,10 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from labkit.scaling._checks import integer, positive
 from labkit.scaling.traffic import TrafficProfile
 
 __all__ = ["ConcurrencyAutoscaler", "ScheduledScaler"]
-
-
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not value > 0:
-        raise ValueError(f"{name} must be a number > 0, got {value!r}")
-    return float(value)
-
-
-def _count(name: str, value: int, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    return value
 
 
 @dataclass
@@ -85,21 +74,21 @@ class ConcurrencyAutoscaler:
     _max_panic_pods: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        _positive("target_concurrency", self.target_concurrency)
+        positive("target_concurrency", self.target_concurrency)
         if not 0 < self.target_utilization <= 1:
             raise ValueError(
                 f"target_utilization must be in (0, 1], got {self.target_utilization!r}"
             )
-        _positive("stable_window_s", self.stable_window_s)
-        _positive("panic_window_s", self.panic_window_s)
+        positive("stable_window_s", self.stable_window_s)
+        positive("panic_window_s", self.panic_window_s)
         if self.panic_window_s > self.stable_window_s:
             raise ValueError("panic_window_s must not exceed stable_window_s")
         if not self.panic_threshold > 1:
             raise ValueError(f"panic_threshold must be > 1, got {self.panic_threshold!r}")
         if not self.max_scale_up_rate > 1 or not self.max_scale_down_rate > 1:
             raise ValueError("max_scale_up_rate and max_scale_down_rate must be > 1")
-        _count("min_replicas", self.min_replicas, 0)
-        _count("max_replicas", self.max_replicas, max(1, self.min_replicas))
+        integer("min_replicas", self.min_replicas, 0)
+        integer("max_replicas", self.max_replicas, max(1, self.min_replicas))
         self._samples = deque()
         self._panic_since = None
         self._max_panic_pods = 0
@@ -123,7 +112,7 @@ class ConcurrencyAutoscaler:
 
     def step(self, now_s: float, ready_replicas: int) -> int:
         """The desired replica count given the samples so far and the pods ready now."""
-        _count("ready_replicas", ready_replicas, 0)
+        integer("ready_replicas", ready_replicas, 0)
         stable = self._average(now_s, self.stable_window_s)
         if stable is None:  # no data yet: keep what is there
             return min(max(ready_replicas, self.min_replicas), self.max_replicas)
@@ -181,7 +170,7 @@ class ScheduledScaler:
             raise ValueError("schedule offsets must be strictly increasing")
         if any(r < 0 for _, r in schedule):
             raise ValueError("schedule replicas must be >= 0")
-        _positive("period_s", self.period_s)
+        positive("period_s", self.period_s)
         if offsets[-1] >= self.period_s:
             raise ValueError("schedule offsets must lie within the period")
         object.__setattr__(self, "schedule", schedule)
@@ -212,13 +201,13 @@ class ScheduledScaler:
         ``capacity_rps`` per replica: capacity is ready before the traffic arrives. The
         forecast's time 0 is the start of the period (midnight for a daily profile).
         """
-        capacity_rps = _positive("capacity_rps", capacity_rps)
+        capacity_rps = positive("capacity_rps", capacity_rps)
         if not 0 < target_utilization <= 1:
             raise ValueError(f"target_utilization must be in (0, 1], got {target_utilization!r}")
-        _count("min_replicas", min_replicas, 0)
-        _count("max_replicas", max_replicas, max(1, min_replicas))
+        integer("min_replicas", min_replicas, 0)
+        integer("max_replicas", max_replicas, max(1, min_replicas))
         period = forecast.duration_s
-        starts = np.arange(0.0, period, _positive("block_s", block_s))
+        starts = np.arange(0.0, period, positive("block_s", block_s))
         t = forecast.times_s
         schedule = []
         for start in starts:

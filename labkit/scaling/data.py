@@ -25,6 +25,7 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from labkit.scaling._checks import integer
 from labkit.scaling._threads import torch_threads
 from labkit.scaling.traffic import daily_curve
 
@@ -127,8 +128,7 @@ def make_interactions(
         Seed for everything.
     """
     for name, value in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+        integer(name, value, 1)
     if not mean_per_user >= 1:
         raise ValueError(f"mean_per_user must be >= 1, got {mean_per_user!r}")
     if not temperature > 0:

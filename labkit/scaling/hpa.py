@@ -40,6 +40,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
+from labkit.scaling._checks import integer
 from labkit.scaling._hpa_behavior import Autoscaler, Behavior, ScalingPolicy, ScalingRules
 
 __all__ = [
@@ -114,10 +115,7 @@ def desired_replicas(
     >>> desired_replicas(4, current_value=50, target_value=100)
     2
     """
-    if isinstance(current_replicas, bool) or not isinstance(current_replicas, int):
-        raise ValueError(f"current_replicas must be an integer >= 1, got {current_replicas!r}")
-    if current_replicas < 1:
-        raise ValueError(f"current_replicas must be an integer >= 1, got {current_replicas!r}")
+    integer("current_replicas", current_replicas, 1)
     value = _exact("current_value", current_value)
     target = _exact("target_value", target_value)
     if value < 0:

@@ -18,11 +18,11 @@ script, a test or a running notebook.
 
 Examples
 --------
->>> import numpy as np
->>> users = skewed_users(1000, 10_000, seed=0)
->>> share_top_1pct = np.isin(users, np.arange(10)).mean()  # ids 0..9 are the hottest
->>> bool(share_top_1pct > 0.2)
-True
+>>> from labkit.scaling.traffic import poisson_schedule
+>>> r = run_open_loop("http://127.0.0.1:9", poisson_schedule(20.0, 0.2, seed=0), user_ids=[1],
+...                   timeout_s=0.5)  # nobody listens on port 9 (discard): refused
+>>> bool((r.status == STATUS_ERROR).all()), r.mode
+(True, 'open')
 """
 
 from __future__ import annotations
@@ -47,25 +47,10 @@ __all__ = [
     "load_table",
     "run_closed_loop",
     "run_open_loop",
-    "skewed_users",
 ]
 
 STATUS_ERROR = 0  # connection refused/reset, malformed response
 STATUS_TIMEOUT = -1  # no answer within the client timeout
-
-
-def skewed_users(
-    n_users: int, size: int, exponent: float = 1.1, seed: int | None = 0
-) -> np.ndarray:
-    """User ids for ``size`` requests, Zipf-distributed: id 0 is the most active user.
-
-    At peak, a few heavy users send a large share of the requests (what a hot-user cache is for).
-    """
-    if n_users < 1 or size < 0:
-        raise ValueError(f"need n_users >= 1 and size >= 0, got {n_users!r}, {size!r}")
-    weights = 1.0 / np.arange(1, n_users + 1) ** exponent
-    rng = np.random.default_rng(seed)
-    return rng.choice(n_users, size=size, p=weights / weights.sum())
 
 
 @dataclass(frozen=True)

@@ -31,6 +31,8 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from labkit.scaling._checks import integer, non_negative, positive
+
 __all__ = [
     "QueueStats",
     "erlang_b",
@@ -42,25 +44,11 @@ __all__ = [
 ]
 
 
-def _positive(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
-
-
-def _servers(servers: int) -> int:
-    if isinstance(servers, bool) or not isinstance(servers, int) or servers < 1:
-        raise ValueError(f"servers must be an integer >= 1, got {servers!r}")
-    return servers
-
-
 def _load(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float, int]:
     """Validated (λ, μ, c); raises for an unstable system."""
-    lam = _positive("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
-    c = _servers(servers)
+    lam = positive("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
+    c = integer("servers", servers, 1)
     rho = lam / (c * mu)
     if rho >= 1.0:
         raise ValueError(
@@ -79,8 +67,10 @@ def erlang_b(offered_load: float, servers: int) -> float:
     >>> round(erlang_b(2.0, 3), 4)
     0.2105
     """
-    a = _positive("offered_load", offered_load)
-    c = _servers(servers)
+    return _erlang_b(positive("offered_load", offered_load), integer("servers", servers, 1))
+
+
+def _erlang_b(a: float, c: int) -> float:
     b = 1.0
     for k in range(1, c + 1):
         b = a * b / (k + a * b)
@@ -115,9 +105,7 @@ def erlang_c(arrival_rate: float, service_rate: float, servers: int) -> float:
 
 def _erlang_c(a: float, c: int) -> float:
     """Erlang C from the Erlang B recursion, without validation (a < c)."""
-    b = 1.0
-    for k in range(1, c + 1):
-        b = a * b / (k + a * b)
+    b = _erlang_b(a, c)
     return c * b / (c - a * (1.0 - b))
 
 
@@ -129,11 +117,8 @@ def wait_probability(
     >>> round(wait_probability(2.0, 1.0, 3, 0.0), 4)
     0.4444
     """
-    if isinstance(wait_s, bool) or not isinstance(wait_s, int | float) or not wait_s >= 0:
-        raise ValueError(f"wait_s must be a number >= 0 seconds, got {wait_s!r}")
+    non_negative("wait_s", wait_s)
     lam, mu, c = _load(arrival_rate, service_rate, servers)
-    if math.isinf(wait_s):
-        return 0.0
     return erlang_c(lam, mu, c) * math.exp(-(c * mu - lam) * wait_s)
 
 
@@ -261,10 +246,9 @@ def servers_for_wait(
     >>> servers_for_wait(100.0, 20.0, wait_s=0.0, max_probability=0.5)
     7
     """
-    lam = _positive("arrival_rate", arrival_rate)
-    mu = _positive("service_rate", service_rate)
-    if isinstance(wait_s, bool) or not isinstance(wait_s, int | float) or not wait_s >= 0:
-        raise ValueError(f"wait_s must be a number >= 0 seconds, got {wait_s!r}")
+    lam = positive("arrival_rate", arrival_rate)
+    mu = positive("service_rate", service_rate)
+    non_negative("wait_s", wait_s)
     if (
         isinstance(max_probability, bool)
         or not isinstance(max_probability, int | float)

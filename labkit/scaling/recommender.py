@@ -31,6 +31,7 @@ import numpy as np
 import torch
 
 from labkit.device import resolve
+from labkit.scaling._checks import integer, positive
 from labkit.scaling._threads import torch_threads
 from labkit.scaling.data import Interactions
 
@@ -206,10 +207,8 @@ def train_mf(
     if len(train) == 0:
         raise ValueError("train has no interactions")
     for name, value in (("dim", dim), ("num_epochs", num_epochs), ("batch_size", batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+        integer(name, value, 1)
+    positive("lr", lr)
     with torch_threads(num_threads if resolve(device).type == "cpu" else None):
         return _train(train, dim, num_epochs, lr, batch_size, weight_decay, device, seed, progress)
 

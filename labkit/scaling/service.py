@@ -55,7 +55,7 @@ from labkit.inference.batching import (
 )
 from labkit.inference.cache import LRUCache
 from labkit.scaling._asgi import Instrument, as_int, error, http_error, read_params
-from labkit.scaling._threads import torch_threads
+from labkit.scaling._checks import integer, non_negative, positive
 from labkit.scaling.metrics import Registry
 from labkit.scaling.recommender import Recommender
 
@@ -108,19 +108,12 @@ class ServiceConfig:
 
     def __post_init__(self) -> None:
         for name in ("max_batch_size", "max_queue", "max_k", "max_body_bytes", "torch_threads"):
-            value = getattr(self, name)
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
-        if not isinstance(self.cache_size, int) or self.cache_size < 0:
-            raise ValueError(f"cache_size must be an integer >= 0, got {self.cache_size!r}")
-        for name in ("max_delay_s", "request_timeout_s", "cache_ttl_s"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not value >= 0:
-                raise ValueError(f"{name} must be a number of seconds >= 0, got {value!r}")
-        if self.request_timeout_s <= 0 or self.cache_ttl_s <= 0:
-            raise ValueError("request_timeout_s and cache_ttl_s must be > 0")
-        if not isinstance(self.retry_after_s, int) or self.retry_after_s < 0:
-            raise ValueError(f"retry_after_s must be an integer >= 0, got {self.retry_after_s!r}")
+            integer(name, getattr(self, name), 1)
+        integer("cache_size", self.cache_size, 0)
+        integer("retry_after_s", self.retry_after_s, 0)
+        non_negative("max_delay_s", self.max_delay_s)
+        positive("request_timeout_s", self.request_timeout_s)
+        positive("cache_ttl_s", self.cache_ttl_s)
 
 
 def make_metrics() -> tuple[Registry, dict[str, Any]]:
@@ -180,8 +173,7 @@ class _State:
         assert self.recommender is not None
         start = time.perf_counter()
         k_max = max(job.k for job in batch)
-        with torch_threads(self.config.torch_threads):
-            items, scores = self.recommender.recommend([job.user for job in batch], k=k_max)
+        items, scores = self.recommender.recommend([job.user for job in batch], k=k_max)
         items_l, scores_l = items.tolist(), scores.tolist()
         m = self.metrics  # thread-safe: each metric holds a lock
         m["compute"].observe(time.perf_counter() - start)
@@ -239,6 +231,9 @@ async def recommend(request: Request) -> Response:
         state.completed += 1
         state.metrics["timeouts"].inc()
         return error(504, f"not served within {cfg.request_timeout_s} s")
+    except Exception as err:  # the model failed on this batch: answer, and keep serving
+        state.completed += 1
+        return error(500, f"recommendation failed: {type(err).__name__}")
     finally:
         state.metrics["queue_depth"].set(state.batcher.pending)
     result = {"items": items, "scores": [round(s, 5) for s in scores]}
@@ -293,6 +288,10 @@ def create_app(
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
+        import torch
+
+        # The worker process serves this app only: size PyTorch's thread pool for it once.
+        torch.set_num_threads(config.torch_threads)
         if state.recommender is None:
             start = time.perf_counter()
             state.recommender = await asyncio.to_thread(Recommender.load, config.model_path)

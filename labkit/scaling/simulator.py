@@ -36,6 +36,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit.scaling._checks import integer, non_negative, positive
 from labkit.scaling.policies import (
     ConcurrencyPolicy,
     HPAPolicy,
@@ -93,20 +94,11 @@ class PoolConfig:
     slo_p99_s: float = 0.25
 
     def __post_init__(self) -> None:
-        for name in ("service_rate_rps", "startup_s", "slo_p99_s"):
-            value = getattr(self, name)
-            if not isinstance(value, int | float) or not value >= 0 or not math.isfinite(value):
-                raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-        if self.service_rate_rps <= 0 or self.slo_p99_s <= 0:
-            raise ValueError("service_rate_rps and slo_p99_s must be > 0")
-        if not isinstance(self.servers_per_replica, int) or self.servers_per_replica < 1:
-            raise ValueError(
-                f"servers_per_replica must be an integer >= 1, got {self.servers_per_replica!r}"
-            )
-        if not isinstance(self.queue_per_replica, int) or self.queue_per_replica < 0:
-            raise ValueError(
-                f"queue_per_replica must be an integer >= 0, got {self.queue_per_replica!r}"
-            )
+        positive("service_rate_rps", self.service_rate_rps)
+        positive("slo_p99_s", self.slo_p99_s)
+        non_negative("startup_s", self.startup_s)
+        integer("servers_per_replica", self.servers_per_replica, 1)
+        integer("queue_per_replica", self.queue_per_replica, 0)
 
     @property
     def replica_capacity_rps(self) -> float:

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from labkit.scaling._checks import positive
+
 __all__ = [
     "TrafficProfile",
     "constant_schedule",
@@ -35,22 +37,14 @@ __all__ = [
 ]
 
 
-def _rate(name: str, value: float) -> float:
-    if isinstance(value, bool) or not isinstance(value, int | float) or not math.isfinite(value):
-        raise ValueError(f"{name} must be a finite number > 0, got {value!r}")
-    if value <= 0:
-        raise ValueError(f"{name} must be > 0, got {value!r}")
-    return float(value)
-
-
 def constant_schedule(rate: float, duration_s: float) -> np.ndarray:
     """Send offsets (seconds from the start) at exactly ``rate`` requests per second.
 
     >>> len(constant_schedule(100.0, 2.0))
     200
     """
-    rate = _rate("rate", rate)
-    duration_s = _rate("duration_s", duration_s)
+    rate = positive("rate", rate)
+    duration_s = positive("duration_s", duration_s)
     n = math.floor(rate * duration_s + 1e-9)
     return np.arange(n, dtype=np.float64) / rate
 
@@ -65,8 +59,8 @@ def poisson_schedule(rate: float, duration_s: float, seed: int | None = None) ->
     >>> bool(np.all(np.diff(s) > 0)), 9500 < len(s) < 10500, bool(s[-1] < 10.0)
     (True, True, True)
     """
-    rate = _rate("rate", rate)
-    duration_s = _rate("duration_s", duration_s)
+    rate = positive("rate", rate)
+    duration_s = positive("duration_s", duration_s)
     rng = np.random.default_rng(seed)
     # Draw a few more gaps than the mean needs, then cut at the duration (no bias at the end).
     n = int(rate * duration_s + 10 * math.sqrt(rate * duration_s) + 10)
@@ -119,7 +113,7 @@ class TrafficProfile:
 
     def scaled(self, factor: float) -> TrafficProfile:
         """The same shape with every rate multiplied by ``factor``."""
-        return TrafficProfile(self.times_s, self.rate_rps * _rate("factor", factor), self.step_s)
+        return TrafficProfile(self.times_s, self.rate_rps * positive("factor", factor), self.step_s)
 
     def __repr__(self) -> str:
         return (
@@ -183,9 +177,9 @@ def peak_hour_profile(
     seed
         Seed for the noise.
     """
-    peak_rps = _rate("peak_rps", peak_rps)
-    duration_s = _rate("duration_s", duration_s)
-    step_s = _rate("step_s", step_s)
+    peak_rps = positive("peak_rps", peak_rps)
+    duration_s = positive("duration_s", duration_s)
+    step_s = positive("step_s", step_s)
     if not 1.0 <= surge_factor <= 100.0:
         raise ValueError(f"surge_factor must be in [1, 100], got {surge_factor!r}")
     if not 0 <= noise < 1:
@@ -228,7 +222,7 @@ def profile_schedule(
     >>> bool(80 < (s < 1).sum() < 120), bool(250 < (s >= 1).sum() < 350)
     (True, True)
     """
-    time_scale = _rate("time_scale", time_scale)
+    time_scale = positive("time_scale", time_scale)
     rng = np.random.default_rng(seed)
     step = profile.step_s / time_scale
     chunks = []

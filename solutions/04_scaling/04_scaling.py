@@ -184,11 +184,12 @@ assert not _np.array_equal(_a, _b)
 # traffic is (a few heavy users send a large share).
 
 # %%
-from labkit.scaling.load import load_table, run_closed_loop, run_open_loop, skewed_users
+from labkit.inference.cache import zipf_keys
+from labkit.scaling.load import load_table, run_closed_loop, run_open_loop
 from labkit.scaling.plots import plot_latency_timeline, plot_load_results
 from labkit.scaling.traffic import poisson_schedule as reference_schedule
 
-users = skewed_users(N_USERS, 50_000, seed=1)
+users = zipf_keys(50_000, N_USERS, seed=1)  # Zipf: a few heavy users send most requests
 saturate = run_closed_loop(
     svc.url, user_ids=users, concurrency=32, duration_s=LOAD_S, label="closed loop, 32 users"
 )

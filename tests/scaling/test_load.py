@@ -16,7 +16,6 @@ from labkit.scaling.load import (
     load_table,
     run_closed_loop,
     run_open_loop,
-    skewed_users,
 )
 from labkit.scaling.serverless import scale_to_zero
 from labkit.scaling.traffic import constant_schedule
@@ -125,13 +124,6 @@ def test_input_validation():
         run_open_loop("http://127.0.0.1:1", np.array([1.0, 0.5]), user_ids=[1])
     with pytest.raises(ValueError, match="concurrency"):
         run_closed_loop("http://127.0.0.1:1", user_ids=[1], concurrency=0)
-
-
-def test_skewed_users():
-    u = skewed_users(10_000, 50_000, exponent=1.1, seed=0)
-    counts = np.bincount(u, minlength=10_000)
-    assert counts[0] > counts[10] > counts[1000]
-    assert counts[:100].sum() > 0.4 * len(u)
 
 
 def test_scale_to_zero_tradeoff():

@@ -16,7 +16,8 @@ import pytest
 import torch
 from prometheus_client.parser import text_string_to_metric_families
 
-from labkit.scaling.load import STATUS_ERROR, run_closed_loop, run_open_loop, skewed_users
+from labkit.inference.cache import zipf_keys
+from labkit.scaling.load import STATUS_ERROR, run_closed_loop, run_open_loop
 from labkit.scaling.process import ServiceProcess
 from labkit.scaling.recommender import Recommender
 from labkit.scaling.serverless import measure_cold_start
@@ -98,7 +99,7 @@ def test_two_workers_share_one_port(model_path):
     with ServiceProcess(model_path, workers=2) as svc:
         pids = set(svc.worker_pids())
         assert len(pids) == 2
-        users = skewed_users(N_USERS, 200, seed=0)
+        users = zipf_keys(200, N_USERS, seed=0)
         r = run_closed_loop(
             svc.url, user_ids=users, concurrency=8, duration_s=1.0, max_requests=200
         )
