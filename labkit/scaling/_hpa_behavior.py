@@ -135,6 +135,21 @@ def _change_in_period(period_s: float, events: list[_ScaleEvent], now_s: float) 
     return sum(e.change for e in events if e.time_s > cutoff)
 
 
+def _period_start(
+    current: int,
+    policy: ScalingPolicy,
+    up: list[_ScaleEvent],
+    down: list[_ScaleEvent],
+    now_s: float,
+) -> int:
+    """Replicas at the start of ``policy``'s period: undo the changes made within it."""
+    return (
+        current
+        - _change_in_period(policy.period_s, up, now_s)
+        + _change_in_period(policy.period_s, down, now_s)
+    )
+
+
 def _scale_up_limit(
     current: int, up: list[_ScaleEvent], down: list[_ScaleEvent], rules: ScalingRules, now_s: float
 ) -> int:
@@ -142,11 +157,7 @@ def _scale_up_limit(
         return current
     pick, result = (min, math.inf) if rules.select_policy == "Min" else (max, -math.inf)
     for policy in rules.policies or ():
-        start = (
-            current
-            - _change_in_period(policy.period_s, up, now_s)
-            + _change_in_period(policy.period_s, down, now_s)
-        )
+        start = _period_start(current, policy, up, down, now_s)
         if policy.type == "Pods":
             proposed = start + policy.value
         else:  # rounded up, or a small percentage of a small count could never add a pod
@@ -162,11 +173,7 @@ def _scale_down_limit(
         return current
     pick, result = (max, -math.inf) if rules.select_policy == "Min" else (min, math.inf)
     for policy in rules.policies or ():
-        start = (
-            current
-            - _change_in_period(policy.period_s, up, now_s)
-            + _change_in_period(policy.period_s, down, now_s)
-        )
+        start = _period_start(current, policy, up, down, now_s)
         if policy.type == "Pods":
             proposed = start - policy.value
         else:  # int32(float64(start) * (1 - value/100)) truncates towards zero

@@ -425,50 +425,28 @@ def test_defaults_resolve_like_kubernetes():
     assert up2.stabilization_window_s == 30 and up2.policies == up.policies
 
 
+def rules_strategy(windows, max_value, periods):
+    policy = st.builds(
+        ScalingPolicy,
+        type=st.sampled_from(["Pods", "Percent"]),
+        value=st.integers(1, max_value),
+        period_s=st.sampled_from(periods),
+    )
+    return st.one_of(
+        st.none(),
+        st.builds(
+            ScalingRules,
+            stabilization_window_s=st.sampled_from(windows),
+            policies=st.one_of(st.none(), st.lists(policy, min_size=1, max_size=3)),
+            select_policy=st.sampled_from(["Max", "Min", "Disabled"]),
+        ),
+    )
+
+
 behaviors = st.builds(
     Behavior,
-    scale_up=st.one_of(
-        st.none(),
-        st.builds(
-            ScalingRules,
-            stabilization_window_s=st.sampled_from([None, 0, 30, 120]),
-            policies=st.one_of(
-                st.none(),
-                st.lists(
-                    st.builds(
-                        ScalingPolicy,
-                        type=st.sampled_from(["Pods", "Percent"]),
-                        value=st.integers(1, 200),
-                        period_s=st.sampled_from([15, 30, 60]),
-                    ),
-                    min_size=1,
-                    max_size=3,
-                ),
-            ),
-            select_policy=st.sampled_from(["Max", "Min", "Disabled"]),
-        ),
-    ),
-    scale_down=st.one_of(
-        st.none(),
-        st.builds(
-            ScalingRules,
-            stabilization_window_s=st.sampled_from([None, 0, 60]),
-            policies=st.one_of(
-                st.none(),
-                st.lists(
-                    st.builds(
-                        ScalingPolicy,
-                        type=st.sampled_from(["Pods", "Percent"]),
-                        value=st.integers(1, 100),
-                        period_s=st.sampled_from([15, 60]),
-                    ),
-                    min_size=1,
-                    max_size=3,
-                ),
-            ),
-            select_policy=st.sampled_from(["Max", "Min", "Disabled"]),
-        ),
-    ),
+    scale_up=rules_strategy([None, 0, 30, 120], 200, [15, 30, 60]),
+    scale_down=rules_strategy([None, 0, 60], 100, [15, 60]),
 )
 
 
