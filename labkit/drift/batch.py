@@ -173,17 +173,7 @@ class MMDDrift:
         if cur.ndim == 1:
             cur = cur[:, None]
         result = mmd_test(self.x_ref, cur, self.n_permutations, self.sigma, self.seed)
-        return DriftResult(
-            is_drift=result.p_value < self.p_val,
-            p_value=result.p_value,
-            distance=result.statistic,
-            threshold=self.p_val,
-            method="MMDDrift",
-            effect_size=result.effect_size,
-            effect_name=result.effect_name,
-            n_ref=result.n_ref,
-            n=result.n,
-        )
+        return DriftResult.from_test(result, self.p_val, "MMDDrift")
 
     def __repr__(self) -> str:
         return (

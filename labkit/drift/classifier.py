@@ -140,17 +140,7 @@ class ClassifierDrift:
         """Test whether a classifier separates ``x`` from the reference better than chance."""
         x = to_numpy(x) if is_array(x) else x
         r = classifier_test(self.x_ref, x, self.model, self.n_folds, self.seed)
-        return DriftResult(
-            is_drift=r.p_value < self.p_val,
-            p_value=r.p_value,
-            distance=r.statistic,
-            threshold=self.p_val,
-            method="ClassifierDrift",
-            effect_size=r.effect_size,
-            effect_name=r.effect_name,
-            n_ref=r.n_ref,
-            n=r.n,
-        )
+        return DriftResult.from_test(r, self.p_val, "ClassifierDrift")
 
     def __repr__(self) -> str:
         return (

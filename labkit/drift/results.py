@@ -127,6 +127,21 @@ class DriftResult:
     n_ref: int = 0
     n: int = 0
 
+    @classmethod
+    def from_test(cls, test: TestResult, threshold: float, method: str) -> DriftResult:
+        """The verdict of one (multivariate) test: drift when its p-value is below ``threshold``."""
+        return cls(
+            is_drift=test.p_value < threshold,
+            p_value=test.p_value,
+            distance=test.statistic,
+            threshold=threshold,
+            method=method,
+            effect_size=test.effect_size,
+            effect_name=test.effect_name,
+            n_ref=test.n_ref,
+            n=test.n,
+        )
+
     @property
     def n_features_drifted(self) -> int:
         """How many features are flagged (0 for multivariate tests)."""
