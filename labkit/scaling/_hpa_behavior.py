@@ -33,16 +33,17 @@ class ScalingPolicy:
     """
 
     type: str
-    value: int
+    value: float
     period_s: float
 
     def __post_init__(self) -> None:
         if self.type not in POLICY_TYPES:
             raise ValueError(f"type must be one of {POLICY_TYPES}, got {self.type!r}")
         value = positive("value", self.value)
-        if value != int(value):
-            raise ValueError(f"value must be a whole number of pods or percent, got {value!r}")
-        object.__setattr__(self, "value", int(value))
+        if value == int(value):
+            object.__setattr__(self, "value", int(value))
+        elif self.type == "Pods":
+            raise ValueError(f"value must be a whole number of pods, got {self.value!r}")
         positive("period_s", self.period_s)
 
 

@@ -95,7 +95,9 @@ def desired_replicas(
     Parameters
     ----------
     current_replicas
-        Replicas now (ready pods, for a pods metric), an integer >= 1.
+        Replicas now (ready pods, for a pods metric), an integer >= 0. At 0 (a target scaled to
+        zero, possible for object and external metrics) the controller skips the tolerance and
+        asks for ``ceil(current_value / target_value)``.
     current_value
         The observed metric: average per pod (utilization, requests in flight, ...), >= 0.
     target_value
@@ -114,8 +116,10 @@ def desired_replicas(
     4
     >>> desired_replicas(4, current_value=50, target_value=100)
     2
+    >>> desired_replicas(0, current_value=250, target_value=100)  # scale from zero
+    3
     """
-    integer("current_replicas", current_replicas, 1)
+    integer("current_replicas", current_replicas, 0)
     value = _exact("current_value", current_value)
     target = _exact("target_value", target_value)
     if value < 0:
@@ -124,6 +128,8 @@ def desired_replicas(
         raise ValueError(f"target_value must be > 0, got {target_value!r}")
     tol = _tolerance(tolerance)
     ratio = float(value / target)  # = float64(milli value) / float64(milli target) in Go
+    if current_replicas == 0:  # getUsageRatioReplicaCount: scale to zero or to n pods
+        return math.ceil(ratio)
     if _within(ratio, tol):
         return current_replicas
     return math.ceil(ratio * float(current_replicas))

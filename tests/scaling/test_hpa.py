@@ -144,6 +144,9 @@ def test_missing_pods_above_100_percent_target():
         (1, 0, 100, 0),
         (2, 0.33, 0.3, 2),  # 1.1 as decimals
         (5, 200, 100, 10),
+        (0, 250, 100, 3),  # from zero: ceil(ratio), no tolerance
+        (0, 105, 100, 2),
+        (0, 0, 100, 0),
     ],
 )
 def test_desired_replicas(current, value, target, expected):
@@ -174,7 +177,7 @@ def test_desired_replicas_properties(current, value, target, tolerance):
 @pytest.mark.parametrize(
     ("args", "match"),
     [
-        ((0, 1, 1), "current_replicas"),
+        ((-1, 1, 1), "current_replicas"),
         ((2, -1, 1), "current_value"),
         ((2, 1, 0), "target_value"),
         ((2, 1, 1, 1.5), "tolerance"),
@@ -387,7 +390,8 @@ def test_events_in_both_directions_count():
         ({"type": "Replicas", "value": 1, "period_s": 15}, "type"),
         ({"type": "Pods", "value": 0, "period_s": 15}, "value"),
         ({"type": "Pods", "value": -4, "period_s": 15}, "value"),
-        ({"type": "Pods", "value": 1.5, "period_s": 15}, "value"),
+        ({"type": "Pods", "value": 1.5, "period_s": 15}, "whole number"),
+        ({"type": "Percent", "value": float("nan"), "period_s": 15}, "value"),
         ({"type": "Percent", "value": 10, "period_s": 0}, "period_s"),
         ({"type": "Percent", "value": 10, "period_s": -15}, "period_s"),
     ],
@@ -395,6 +399,17 @@ def test_events_in_both_directions_count():
 def test_policy_validation(kwargs, match):
     with pytest.raises(ValueError, match=match):
         ScalingPolicy(**kwargs)
+
+
+def test_fractional_percent_policy():
+    # 12.5% of 8 pods: ceil(8 · 1.125) = 9 up; int(8 · 0.875) = 7 down
+    up = Behavior(scale_up=ScalingRules(0, [ScalingPolicy("Percent", 12.5, 60)]))
+    assert Autoscaler(1, 100, up).step(0.0, 8, 50) == 9
+    down = Behavior(scale_down=ScalingRules(0, [ScalingPolicy("Percent", 12.5, 60)]))
+    assert Autoscaler(1, 100, down).step(0.0, 8, 1) == 7
+    assert (
+        ScalingPolicy("Percent", 10.0, 60).value == 10 and ScalingPolicy("Pods", 4.0, 15).value == 4
+    )
 
 
 def test_rules_and_autoscaler_validation():
