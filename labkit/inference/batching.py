@@ -44,6 +44,8 @@ from collections.abc import Awaitable, Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, TypeVar
 
+from labkit.inference._checks import check_int, check_seconds
+
 __all__ = [
     "BatcherClosedError",
     "BatcherStats",
@@ -177,18 +179,6 @@ class _Request:
         self.deadline = math.inf if timeout_s is None else now + timeout_s
 
 
-def _check_int(name: str, value: Any, minimum: int) -> None:
-    if isinstance(value, bool) or not isinstance(value, int) or value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
-
-
-def _check_seconds(name: str, value: Any, *, allow_zero: bool) -> None:
-    ok = isinstance(value, int | float) and not isinstance(value, bool) and math.isfinite(value)
-    if not ok or value < 0 or (value == 0 and not allow_zero):
-        allowed = ">= 0" if allow_zero else "> 0"
-        raise ValueError(f"{name} must be a finite number of seconds {allowed}, got {value!r}")
-
-
 class DynamicBatcher(Generic[T, R]):
     """Group concurrent requests into batches for ``handler``, following Triton's rules.
 
@@ -233,12 +223,12 @@ class DynamicBatcher(Generic[T, R]):
     ) -> None:
         if not callable(handler):
             raise TypeError(f"handler must be callable, got {type(handler).__name__}")
-        _check_int("max_batch_size", max_batch_size, 1)
-        _check_seconds("max_queue_delay_s", max_queue_delay_s, allow_zero=True)
+        check_int("max_batch_size", max_batch_size, 1)
+        check_seconds("max_queue_delay_s", max_queue_delay_s, allow_zero=True)
         if max_queue_size is not None:
-            _check_int("max_queue_size", max_queue_size, 1)
+            check_int("max_queue_size", max_queue_size, 1)
         if timeout_s is not None:
-            _check_seconds("timeout_s", timeout_s, allow_zero=False)
+            check_seconds("timeout_s", timeout_s, allow_zero=False)
         preferred = tuple(preferred_batch_sizes)
         for size in preferred:
             if (
@@ -250,7 +240,7 @@ class DynamicBatcher(Generic[T, R]):
                     f"preferred_batch_sizes must hold integers in [1, max_batch_size={max_batch_size}], "
                     f"got {preferred!r}"
                 )
-        _check_int("max_concurrent_batches", max_concurrent_batches, 1)
+        check_int("max_concurrent_batches", max_concurrent_batches, 1)
         self.handler = handler
         self.max_batch_size = max_batch_size
         self.max_queue_delay_s = float(max_queue_delay_s)

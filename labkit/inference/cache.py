@@ -33,6 +33,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
+from labkit.inference._checks import check_int
 from labkit.inference.latency import LatencyReport, latency_summary
 
 __all__ = ["CacheStats", "LRUCache", "serve_stream", "zipf_keys"]
@@ -81,8 +82,7 @@ class LRUCache(Generic[K, V]):
         ttl_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        if isinstance(maxsize, bool) or not isinstance(maxsize, int) or maxsize < 1:
-            raise ValueError(f"maxsize must be an integer >= 1, got {maxsize!r}")
+        check_int("maxsize", maxsize)
         if ttl_s is not None and not (isinstance(ttl_s, int | float) and 0 < ttl_s < math.inf):
             raise ValueError(f"ttl_s must be a finite number of seconds > 0 or None, got {ttl_s!r}")
         if not callable(clock):

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from labkit.inference._asyncio import run_coroutine
+from labkit.inference._checks import check_int
 from labkit.inference.latency import LatencyReport, latency_summary
 from labkit.timing import format_seconds
 
@@ -109,8 +110,7 @@ def compare_concurrency(
         raise ValueError("items is empty; give at least one request")
     if not (isinstance(io_s, int | float) and io_s >= 0):
         raise ValueError(f"io_s must be a number of seconds >= 0, got {io_s!r}")
-    if isinstance(workers, bool) or not isinstance(workers, int) or workers < 1:
-        raise ValueError(f"workers must be an integer >= 1, got {workers!r}")
+    check_int("workers", workers)
 
     def run(mode: str, serve: Callable[[], list[float]]) -> ConcurrencyResult:
         start = time.perf_counter()

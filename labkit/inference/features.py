@@ -35,6 +35,8 @@ from collections.abc import Iterable
 
 import numpy as np
 
+from labkit.inference._checks import check_int
+
 __all__ = ["FeatureStore"]
 
 # Bound parameters per statement: SQLite's limit is 32766 since 3.32 (999 before); stay below.
@@ -65,9 +67,8 @@ class FeatureStore:
         path: str = ":memory:",
         seed: int = 0,
     ) -> None:
-        for name, value in (("num_users", num_users), ("num_features", num_features)):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-                raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int("num_users", num_users)
+        check_int("num_features", num_features)
         self.num_users = num_users
         self.num_features = num_features
         self.statements = 0

@@ -23,6 +23,7 @@ from typing import Any
 
 import torch
 
+from labkit.inference._checks import check_int
 from labkit.inference.pipeline import Pipeline
 from labkit.timing import Measurement, benchmark, format_seconds
 
@@ -105,8 +106,7 @@ def latency_summary(
     times: Sequence[float], batch_size: int = 1, label: str = "", device: str = "cpu"
 ) -> LatencyReport:
     """A :class:`LatencyReport` from per-call times already measured (seconds)."""
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_int("batch_size", batch_size)
     return LatencyReport(Measurement(tuple(float(t) for t in times), label, device), batch_size)
 
 

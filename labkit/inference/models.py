@@ -32,6 +32,7 @@ import torch
 from torch import nn
 
 from labkit.device import resolve, to_numpy
+from labkit.inference._checks import check_int
 
 __all__ = [
     "CLIP",
@@ -69,8 +70,7 @@ def make_mlp(
         ("num_classes", num_classes),
         ("depth", depth),
     ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+        check_int(name, value)
     generator_state = torch.random.get_rng_state()
     if seed is not None:
         torch.manual_seed(seed)
@@ -211,10 +211,8 @@ def fit(
     The shared loop behind :func:`train_classifier` (cross-entropy) and
     :func:`labkit.inference.train_student` (distillation).
     """
-    if isinstance(num_epochs, bool) or not isinstance(num_epochs, int) or num_epochs < 1:
-        raise ValueError(f"num_epochs must be an integer >= 1, got {num_epochs!r}")
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    check_int("num_epochs", num_epochs)
+    check_int("batch_size", batch_size)
     dev = resolve(device)
     model.to(dev).train()
     x, y = data.x_train.to(dev), data.y_train.to(dev)

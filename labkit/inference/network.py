@@ -6,8 +6,9 @@ so a cross-continent RTT is tens of ms), which is why latency-critical inference
 edge, near the users. This module makes the split measurable on one machine:
 
 * :class:`ModelServer` serves ``POST /predict`` (JSON ``{"instances": [[...], ...]}``) from a
-  thread with the standard library's HTTP server, and reports its own processing time in a
-  ``Server-Timing: app;dur=<ms>`` header (the W3C Server Timing format);
+  thread with the standard library's HTTP server, and reports its own processing time (JSON
+  decoding, the model, encoding the answer) in a ``Server-Timing: app;dur=<ms>`` header (the W3C
+  Server Timing format);
 * :class:`DelayProxy` forwards TCP traffic to it, holding every chunk for a one-way delay in each
   direction, which adds a round trip of twice that delay, like a distant server would;
 * :func:`http_latency` times requests from the client side and reads the server's own time, so
@@ -38,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
+from labkit.inference._checks import check_int
 from labkit.timing import Measurement, format_seconds
 
 __all__ = ["DelayProxy", "HttpLatency", "ModelServer", "http_latency"]
@@ -51,8 +53,9 @@ class _Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: no line per request
         pass
 
-    def _reply(self, status: int, body: dict[str, Any], server_s: float | None = None) -> None:
+    def _reply(self, status: int, body: dict[str, Any], start: float | None = None) -> None:
         data = json.dumps(body).encode()
+        server_s = None if start is None else time.perf_counter() - start
         head = [
             f"HTTP/1.1 {status} {http.client.responses[status]}",
             "Content-Type: application/json",
@@ -74,12 +77,13 @@ class _Handler(BaseHTTPRequestHandler):
             self._reply(404, {"error": f"no route {self.path}; use POST /predict"})
             return
         length = int(self.headers.get("Content-Length", 0))
+        raw = self.rfile.read(length)
+        start = time.perf_counter()  # server time: decode, predict, encode
         try:
-            instances = json.loads(self.rfile.read(length))["instances"]
+            instances = json.loads(raw)["instances"]
         except (ValueError, KeyError, TypeError):
             self._reply(400, {"error": 'body must be JSON {"instances": [[...], ...]}'})
             return
-        start = time.perf_counter()
         try:
             predictions = self.server.predict(instances)
         except (ValueError, TypeError) as err:
@@ -88,7 +92,7 @@ class _Handler(BaseHTTPRequestHandler):
         except Exception as err:
             self._reply(500, {"error": f"{type(err).__name__}: {err}"})
             return
-        self._reply(200, {"predictions": predictions}, time.perf_counter() - start)
+        self._reply(200, {"predictions": predictions}, start)
 
 
 class _Server(ThreadingHTTPServer):
@@ -270,14 +274,17 @@ def http_latency(
 
     Raises ``RuntimeError`` with the server's message on a non-200 answer.
     """
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
+    check_int("repeat", repeat)
     parts = urlsplit(url)
     if parts.hostname is None or parts.port is None:
         raise ValueError(f"url must look like http://host:port, got {url!r}")
     body = json.dumps(payload).encode()
     headers = {"Content-Type": "application/json"}
     conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=timeout_s)
+    conn.connect()
+    # http.client sends the headers and the body in two writes; with Nagle's algorithm on, the
+    # body then waits for the server's delayed ACK of the headers (milliseconds, per request).
+    conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     client_times, server_times = [], []
     response: Any = None
     try:

@@ -30,6 +30,7 @@ from typing import Any
 import torch
 
 from labkit.device import resolve, synchronize
+from labkit.inference._checks import check_int
 from labkit.timing import format_seconds
 
 __all__ = ["FunctionStat", "OpStat", "format_stats", "python_hotspots", "top_ops"]
@@ -63,11 +64,6 @@ class FunctionStat:
         return dict(self.__dict__)
 
 
-def _check_k(k: int) -> None:
-    if isinstance(k, bool) or not isinstance(k, int) or k < 1:
-        raise ValueError(f"k must be an integer >= 1, got {k!r}")
-
-
 def top_ops(
     model: Callable[..., Any],
     *inputs: Any,
@@ -86,7 +82,7 @@ def top_ops(
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     from torch.profiler import ProfilerActivity, profile
 
-    _check_k(k)
+    check_int("k", k)
     dev = resolve(device) if device is not None else torch.device("cpu")
     activities = [ProfilerActivity.CPU]
     if dev.type == "cuda":
@@ -115,7 +111,7 @@ def python_hotspots(
     fn: Callable[..., Any], *args: Any, k: int = 10, **kwargs: Any
 ) -> tuple[FunctionStat, ...]:
     """Run ``fn(*args, **kwargs)`` once under cProfile; the ``k`` functions with most own time."""
-    _check_k(k)
+    check_int("k", k)
     profiler = cProfile.Profile()
     profiler.enable()
     try:

@@ -29,6 +29,7 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from labkit.inference._asyncio import run_coroutine
+from labkit.inference._checks import check_int
 from labkit.inference.batching import BatcherStats, DynamicBatcher
 from labkit.inference.latency import LatencyReport, latency_summary
 from labkit.timing import format_seconds
@@ -96,9 +97,8 @@ async def closed_loop(
 
     A request that raises is counted under its exception's type name; the client goes on.
     """
-    for name, value in (("clients", clients), ("requests_per_client", requests_per_client)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be an integer >= 1, got {value!r}")
+    check_int("clients", clients)
+    check_int("requests_per_client", requests_per_client)
     times: list[float] = []
     errors: Counter[str] = Counter()
     clock = time.perf_counter

@@ -41,6 +41,7 @@ import torch
 
 from labkit._ort_probe import PREFERRED_PROVIDERS, loaded_providers
 from labkit.device import resolve, to_numpy
+from labkit.inference._checks import check_int
 
 __all__ = ["GRAPH_OPTIMIZATIONS", "OrtSession", "ParityResult", "default_providers", "parity"]
 
@@ -134,12 +135,8 @@ class OrtSession:
             raise ValueError(
                 f"graph_optimization must be one of {GRAPH_OPTIMIZATIONS}, got {graph_optimization!r}"
             )
-        for name, value in (
-            ("intra_op_num_threads", intra_op_num_threads),
-            ("inter_op_num_threads", inter_op_num_threads),
-        ):
-            if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-                raise ValueError(f"{name} must be an integer >= 0 (0 = ORT default), got {value!r}")
+        check_int("intra_op_num_threads", intra_op_num_threads, 0)
+        check_int("inter_op_num_threads", inter_op_num_threads, 0)
         if isinstance(model, str | Path) and not Path(model).is_file():
             raise FileNotFoundError(f"ONNX model {str(model)!r} does not exist")
         if not isinstance(model, str | Path | bytes):

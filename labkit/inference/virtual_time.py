@@ -26,6 +26,7 @@ from __future__ import annotations
 import asyncio
 import selectors
 from collections.abc import Coroutine
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
 __all__ = ["VirtualTimeEventLoop", "run_virtual"]
@@ -89,11 +90,24 @@ class VirtualTimeEventLoop(asyncio.SelectorEventLoop):
         self._virtual_now += seconds
 
 
-def run_virtual(coro: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
-    """Run ``coro`` to completion on a fresh :class:`VirtualTimeEventLoop` and close it."""
+def _run(coro: Coroutine[Any, Any, T], start: float) -> T:
     loop = VirtualTimeEventLoop(start=start)
     try:
         return loop.run_until_complete(coro)
     finally:
         loop.run_until_complete(loop.shutdown_asyncgens())
         loop.close()
+
+
+def run_virtual(coro: Coroutine[Any, Any, T], *, start: float = 0.0) -> T:
+    """Run ``coro`` to completion on a fresh :class:`VirtualTimeEventLoop` and close it.
+
+    Where this thread already runs an event loop (a Jupyter kernel does), the virtual loop runs
+    in a helper thread.
+    """
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return _run(coro, start)
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="labkit-virtual-time") as pool:
+        return pool.submit(_run, coro, start).result()
