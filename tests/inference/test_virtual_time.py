@@ -43,3 +43,14 @@ def test_clock_never_goes_back():
             loop.advance(-1.0)
     finally:
         loop.close()
+
+
+def test_runs_from_inside_a_running_loop():
+    async def outer():
+        async def inner():
+            await asyncio.sleep(5.0)
+            return asyncio.get_running_loop().time()
+
+        return run_virtual(inner())  # as a Jupyter cell would call it
+
+    assert asyncio.run(outer()) == 5.0
