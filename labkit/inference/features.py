@@ -10,7 +10,8 @@ Two database mistakes then dominate latency, and both are cheap to fix:
   query pays them once.
 
 :class:`FeatureStore` keeps float32 feature vectors in SQLite (in memory by default) and counts
-the SQL statements it executes, so both effects can be measured and the batched path checked.
+the lookup queries it runs (``statements``), so both effects can be measured and the batched
+path checked.
 
 Examples
 --------
@@ -73,7 +74,6 @@ class FeatureStore:
         self.num_features = num_features
         self.statements = 0
         self._conn = sqlite3.connect(path, check_same_thread=False)
-        self._conn.set_trace_callback(self._count)
         rng = np.random.default_rng(seed)
         vectors = rng.standard_normal((num_users, num_features), dtype=np.float32)
         with self._conn:
@@ -85,10 +85,11 @@ class FeatureStore:
                 "INSERT INTO features VALUES (?, ?)",
                 ((i, vectors[i].tobytes()) for i in rng.permutation(num_users).tolist()),
             )
-        self.statements = 0
+        self.statements = 0  # lookup queries run through this object
 
-    def _count(self, _statement: str) -> None:
+    def _query(self, sql: str, params: list[int] | tuple[int, ...]) -> list[tuple]:
         self.statements += 1
+        return self._conn.execute(sql, params).fetchall()
 
     @property
     def connection(self) -> sqlite3.Connection:
@@ -122,12 +123,10 @@ class FeatureStore:
 
     def get(self, user_id: int) -> np.ndarray:
         """One user's features (one query). ``KeyError`` if the user is unknown."""
-        row = self._conn.execute(
-            "SELECT vec FROM features WHERE user_id = ?", (int(user_id),)
-        ).fetchone()
-        if row is None:
+        rows = self._query("SELECT vec FROM features WHERE user_id = ?", (int(user_id),))
+        if not rows:
             raise KeyError(f"user_id {user_id} not in the feature store (0..{self.num_users - 1})")
-        return self._decode(row[0])
+        return self._decode(rows[0][0])
 
     def get_each(self, user_ids: Iterable[int]) -> np.ndarray:
         """Features of several users, one query per user (the N+1 pattern)."""
@@ -146,9 +145,7 @@ class FeatureStore:
             chunk = unique[start : start + _MAX_PARAMS]
             marks = ",".join("?" * len(chunk))
             found.update(
-                self._conn.execute(
-                    f"SELECT user_id, vec FROM features WHERE user_id IN ({marks})", chunk
-                ).fetchall()
+                self._query(f"SELECT user_id, vec FROM features WHERE user_id IN ({marks})", chunk)
             )
         missing = [u for u in unique if u not in found]
         if missing:

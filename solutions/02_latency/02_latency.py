@@ -1094,6 +1094,7 @@ assert len(statements) == 1, statements
 assert batch_features.dtype == np.float32 and batch_features.shape == (64, 16)
 assert np.array_equal(batch_features, store.get_each(ids))
 ### BEGIN HIDDEN TESTS
+import re as _re
 import sqlite3 as _sqlite3
 
 import numpy as _np
@@ -1113,6 +1114,7 @@ for _ids in ([10], [3, 3, 10, 2096, 3], [int(_u) * 7 + 3 for _u in _rng.integers
     _got = lookup_batched(_conn, list(_ids))
     _selects = [_q for _q in _sql if _q.lstrip().upper().startswith("SELECT")]
     assert len(_selects) == 1, _sql
+    assert _re.search(r"\bIN\s*\(", _selects[0], _re.IGNORECASE), _selects[0]
     _want = _np.stack([_vecs[(_i - 3) // 7] for _i in _ids])
     assert isinstance(_got, _np.ndarray) and _got.dtype == _np.float32
     assert _np.array_equal(_got, _want)

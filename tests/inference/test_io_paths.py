@@ -94,6 +94,11 @@ def test_feature_store_lookups_agree_and_batching_uses_one_statement():
     unindexed = store.get_each(ids)
     store.create_index()
     assert store.indexed and "USING INDEX" in store.query_plan()
+    seen = []
+    store.connection.set_trace_callback(seen.append)
+    store.get(ids[0])
+    assert len(seen) == 1 and "SELECT vec FROM features" in seen[0]
+    store.connection.set_trace_callback(None)
     before = store.statements
     each = store.get_each(ids)
     assert store.statements - before == len(ids)  # N queries
