@@ -72,7 +72,7 @@ class FeatureStore:
         check_int("num_features", num_features)
         self.num_users = num_users
         self.num_features = num_features
-        self.statements = 0
+        self.statements = 0  # lookup queries run through this object
         self._conn = sqlite3.connect(path, check_same_thread=False)
         rng = np.random.default_rng(seed)
         vectors = rng.standard_normal((num_users, num_features), dtype=np.float32)
@@ -85,7 +85,6 @@ class FeatureStore:
                 "INSERT INTO features VALUES (?, ?)",
                 ((i, vectors[i].tobytes()) for i in rng.permutation(num_users).tolist()),
             )
-        self.statements = 0  # lookup queries run through this object
 
     def _query(self, sql: str, params: list[int] | tuple[int, ...]) -> list[tuple]:
         self.statements += 1
