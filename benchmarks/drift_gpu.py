@@ -6,16 +6,14 @@ as NumPy on the CPU (statistics to 1e-9 relative, KS statistics and MMD p-values
 times the two heavy ones against NumPy: the MMD permutation test (n = m = 4,000, d = 32,
 1,000 permutations) and KS over 100,000 × 100.
 
-``benchmarks/gpu_check`` runs it as its ``drift`` check (``drift_rows``); on its own::
+``benchmarks/gpu_check`` runs it as its ``drift`` check (``drift_rows``)::
 
-    .venv/bin/python benchmarks/drift_gpu.py              # needs a CUDA device
-    .venv/bin/python benchmarks/drift_gpu.py --smoke-cpu  # tiny sizes, torch CPU: tests the script
+    benchmarks/gpu_check --only drift              # needs a CUDA device
+    benchmarks/gpu_check --only drift --smoke-cpu  # tiny sizes on the CPU: tests the script
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import time
 from collections.abc import Callable
 from typing import Any
@@ -133,28 +131,3 @@ def drift_rows(device: torch.device, smoke: bool) -> list[RowT]:
             f"identical D: {'yes' if same else 'NO'}",
         ))  # fmt: skip
     return rows
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke-cpu", action="store_true", help="tiny sizes on the CPU")
-    args = parser.parse_args(argv)
-    if args.smoke_cpu:
-        device = torch.device("cpu")
-    elif torch.cuda.is_available():
-        device = torch.device("cuda", 0)
-    else:
-        print("drift_gpu: no CUDA device is visible; nothing to check (try --smoke-cpu)")
-        return 0
-    start = time.perf_counter()
-    rows = drift_rows(device, smoke=args.smoke_cpu)
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r[:3], widths, strict=True)), r[3])
-    failed = sum(r[1] == "FAIL" for r in rows)
-    print(f"\n{len(rows)} rows, {failed} failed, {time.perf_counter() - start:.0f} s")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -13,16 +13,14 @@ batch dimension (:func:`labkit.inference.export_onnx`):
 - TensorRT, when its provider loads: parity and batch-1 latency (engine build time noted);
 - 64 closed-loop clients served one at a time vs by the DynamicBatcher, on ORT CUDA.
 
-``benchmarks/gpu_check`` runs it as its ``latency`` check (``latency_rows``); on its own::
+``benchmarks/gpu_check`` runs it as its ``latency`` check (``latency_rows``)::
 
-    .venv/bin/python benchmarks/latency_gpu.py              # needs a CUDA device
-    .venv/bin/python benchmarks/latency_gpu.py --smoke-cpu  # tiny sizes on the CPU
+    benchmarks/gpu_check --only latency              # needs a CUDA device
+    benchmarks/gpu_check --only latency --smoke-cpu  # tiny sizes on the CPU: tests the script
 """
 
 from __future__ import annotations
 
-import argparse
-import sys
 import tempfile
 import time
 from pathlib import Path
@@ -167,28 +165,3 @@ def latency_rows(device: torch.device, smoke: bool) -> list[RowT]:
     if not cuda:
         rows.append(("latency ORT CUDA", "skip", "-", "needs CUDA"))
     return rows
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--smoke-cpu", action="store_true", help="tiny sizes on the CPU")
-    args = parser.parse_args(argv)
-    if args.smoke_cpu:
-        device = torch.device("cpu")
-    elif torch.cuda.is_available():
-        device = torch.device("cuda", 0)
-    else:
-        print("latency_gpu: no CUDA device is visible; nothing to check (try --smoke-cpu)")
-        return 0
-    start = time.perf_counter()
-    rows = latency_rows(device, smoke=args.smoke_cpu)
-    widths = [max(len(r[i]) for r in rows) for i in range(3)]
-    for r in rows:
-        print("  ".join(v.ljust(w) for v, w in zip(r[:3], widths, strict=True)), r[3])
-    failed = sum(r[1] == "FAIL" for r in rows)
-    print(f"\n{len(rows)} rows, {failed} failed, {time.perf_counter() - start:.0f} s")
-    return 1 if failed else 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -32,7 +32,7 @@ def test_drift_bench_quick(tmp_path):
 @pytest.mark.slow
 def test_drift_gpu_check_cpu_smoke():
     result = subprocess.run(
-        [sys.executable, str(BENCH / "drift_gpu.py"), "--smoke-cpu"],
+        [sys.executable, str(BENCH / "gpu_check.py"), "--only", "drift", "--smoke-cpu"],
         capture_output=True,
         text=True,
         timeout=600,
