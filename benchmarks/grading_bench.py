@@ -119,6 +119,13 @@ def main(argv: list[str] | None = None) -> int:
         same = scores[jobs] == scores[rows[0][0]]
         print(f"{jobs:>4} {wall:>8.1f} {wall / n:>13.2f} {median:>18.1f} {base / wall:>8.2f}x "
               f"{same!s:>12}")  # fmt: skip
+    first = scores[rows[0][0]]
+    for jobs, *_ in rows[1:]:
+        for key in sorted(first):
+            if scores[jobs].get(key) != first[key]:
+                print(
+                    f"  differs with --jobs {jobs}: {key}: {first[key]} vs {scores[jobs].get(key)}"
+                )
     statuses = {}
     for r in rows[0][4].results:
         statuses[r.status] = statuses.get(r.status, 0) + 1
