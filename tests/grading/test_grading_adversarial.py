@@ -109,16 +109,21 @@ def _text_of_html(path: Path) -> str:
 
 
 def _hidden_lines(source: Path, release: Path) -> list[str]:
-    """Distinctive lines of the source notebook's hidden-test blocks (not in the release)."""
-    shown = release.read_text()
+    """Distinctive lines of the source notebook's hidden-test blocks: in neither the release nor
+    the rest of the source (a hidden line that repeats the solution's own code, such as
+    `scaler.scale(loss).backward()`, legitimately appears in feedback as the learner's code)."""
+    hidden = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
+    cells = ["".join(cell.get("source", "")) for cell in adv.load(source)["cells"]]
+    shown = release.read_text() + "\n".join(hidden.sub("", text) for text in cells)
     lines = []
-    for cell in adv.load(source)["cells"]:
-        text = "".join(cell.get("source", ""))
-        for block in re.findall(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", text, re.S):
+    for text in cells:
+        for block in hidden.findall(text):
             lines += [
                 ln.strip()
                 for ln in block.splitlines()
-                if len(ln.strip()) >= 25 and json.dumps(ln.strip())[1:-1] not in shown
+                if len(ln.strip()) >= 25
+                and json.dumps(ln.strip())[1:-1] not in shown
+                and ln.strip() not in shown
             ]
     return lines
 
