@@ -82,10 +82,19 @@ def _normalized(path: Path) -> str:
     return json.dumps(json.loads(path.read_text(encoding="utf-8")), sort_keys=True)
 
 
-def _generate_release(root: Path, lab: str, workdir: Path) -> Path:
-    """Run generate_assignment for ``lab`` in a scratch course; return its release folder."""
+def _generate_release(
+    lab_dir: Path, workdir: Path, notebooks: dict[str, str] | None = None
+) -> Path:
+    """Run generate_assignment on a scratch copy of ``lab_dir``; return its release folder.
+
+    ``notebooks`` (file name -> JSON text) replaces source notebooks in the copy, so a check can
+    release what the jupytext sources produce without writing into the course.
+    """
     scratch = workdir / "course"
-    shutil.copytree(root / "solutions" / lab, scratch / "solutions" / lab)
+    lab = lab_dir.name
+    shutil.copytree(lab_dir, scratch / "solutions" / lab)
+    for name, text in (notebooks or {}).items():
+        (scratch / "solutions" / lab / name).write_text(text, encoding="utf-8")
     config = course_config(scratch, db_url=f"sqlite:///{workdir / 'gradebook.db'}")
     run_step("generate_assignment", config, lab, force=True)
     return scratch / "notebooks" / lab
@@ -139,7 +148,7 @@ def build(labs: list[str] | None = None, *, if_stale: bool = False) -> list[str]
             continue
         _write_sources(lab_dir)
         with tempfile.TemporaryDirectory(prefix="labkit-build-") as tmp:
-            release = _generate_release(root, lab_dir.name, Path(tmp))
+            release = _generate_release(lab_dir, Path(tmp))
             _replace_dir(release, root / "notebooks" / lab_dir.name)
         rebuilt.append(lab_dir.name)
     return rebuilt
@@ -180,11 +189,13 @@ def check(labs: list[str] | None = None) -> list[CourseProblem]:
         if not sources:
             problems.append(CourseProblem(str(rel), "no notebook source (*.py with # %% cells)"))
             continue
-        for src in sources:
-            target = src.with_suffix(".ipynb")
-            expected = _dumps(notebook_from_source(src))
+        expected = {
+            src.with_suffix(".ipynb").name: _dumps(notebook_from_source(src)) for src in sources
+        }
+        for name, text in expected.items():
+            target = lab_dir / name
             if not target.exists() or _normalized(target) != json.dumps(
-                json.loads(expected), sort_keys=True
+                json.loads(text), sort_keys=True
             ):
                 problems.append(
                     CourseProblem(str(target.relative_to(root)), "stale: run `labkit course build`")
@@ -192,10 +203,7 @@ def check(labs: list[str] | None = None) -> list[CourseProblem]:
         release_dir = root / "notebooks" / lab_dir.name
         with tempfile.TemporaryDirectory(prefix="labkit-check-") as tmp:
             # Compare against the release the *current* sources produce.
-            fresh_root = Path(tmp) / "fresh"
-            shutil.copytree(lab_dir, fresh_root / "solutions" / lab_dir.name)
-            _write_sources(fresh_root / "solutions" / lab_dir.name)
-            fresh = _generate_release(fresh_root, lab_dir.name, Path(tmp) / "gen")
+            fresh = _generate_release(lab_dir, Path(tmp), notebooks=expected)
             problems += _compare_release(fresh, release_dir, root)
         for nb in sorted(release_dir.glob("*.ipynb")):
             for leak in _leaks(nb, lab_dir / nb.name):
