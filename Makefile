@@ -31,8 +31,12 @@ endif
 	$(BIN)/python -m pip install --quiet -e ".[dev,$(EXTRAS)]"
 	touch $(STAMP)
 
+# The grading sandbox needs bubblewrap, a system package: make never installs it, it says so.
 $(KERNEL): $(STAMP) labkit/grading/_kernel.py
 	$(BIN)/python -m labkit.grading._kernel install
+	@command -v bwrap >/dev/null 2>&1 || echo "note: bubblewrap (bwrap) is not installed, so" \
+		"labkit grade runs notebooks without the grading sandbox and grade-class refuses to run;" \
+		"install it with your package manager (Debian/Ubuntu: sudo apt install bubblewrap)"
 	touch $(KERNEL)
 
 course: $(STAMP) $(KERNEL)

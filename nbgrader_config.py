@@ -43,6 +43,13 @@ c.Execute.timeout = 120
 c.ExecutePreprocessor.kernel_name = "python3"
 os.environ.setdefault("LABKIT_KERNEL_MEMORY_MB", "6144")  # heap of the grading kernel
 os.environ.setdefault("LABKIT_KERNEL_CPU_S", "1800")  # CPU time of one notebook, all threads
+os.environ.setdefault("LABKIT_KERNEL_PROCESSES", "1024")  # processes + threads, where cgroups allow
+
+# Grading sandbox (labkit/grading/sandbox.py): every kernel that runs learner code for grading
+# runs under bubblewrap with no network, no view of the course, gradebooks, other submissions or
+# the grader's home, and its own PID namespace. Where bwrap cannot start, autograding stops with
+# the reason; LABKIT_SANDBOX=off grades without it (learners' code then runs with your rights).
+c.GuardedExecute.sandbox = "off" if os.environ.get("LABKIT_SANDBOX") == "off" else "require"
 
 # Integrity (labkit/grading/_preprocessors.py, rules in solutions/TESTS_THAT_CANNOT_BE_FOOLED.md):
 # a dead or hung kernel costs one exercise, not the notebook; deleted test cells come back;

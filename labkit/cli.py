@@ -7,6 +7,7 @@ import json
 import logging
 import sys
 from collections.abc import Sequence
+from dataclasses import asdict
 
 __all__ = ["main"]
 
@@ -18,12 +19,13 @@ def _table(rows: Sequence[tuple[str, str]]) -> str:
 
 def _doctor(args: argparse.Namespace) -> int:
     from labkit.device import environment_report
+    from labkit.grading.sandbox import probe
 
-    report = environment_report()
+    report, sandbox = environment_report(), probe()
     if args.json:
-        print(json.dumps(report.to_dict(), indent=2))
+        print(json.dumps({**report.to_dict(), "grading_sandbox": asdict(sandbox)}, indent=2))
     else:
-        print(_table(report.rows()))
+        print(_table([*report.rows(), ("grading sandbox", str(sandbox))]))
     return 0
 
 
@@ -31,13 +33,21 @@ def _grade(args: argparse.Namespace) -> int:
     from pathlib import Path
 
     from labkit.grading import GradeError, grade
+    from labkit.grading.sandbox import probe
 
+    sandbox = probe()
+    if not sandbox.works:  # self-grading one's own work: grade anyway, but say so once
+        print(
+            f"labkit grade: warning: grading without the sandbox ({sandbox.detail}); "
+            "the notebook runs with your rights",
+            file=sys.stderr,
+        )
     feedback = args.feedback
     if feedback is None and not args.json:
         path = Path(args.notebook)
         feedback = path.with_name(path.stem + "_feedback.html")
     try:
-        report = grade(args.notebook, feedback=feedback)
+        report = grade(args.notebook, feedback=feedback, sandbox=sandbox.works)
     except GradeError as err:
         print(f"labkit grade: {err}", file=sys.stderr)
         return 2
@@ -62,6 +72,7 @@ def _grade_class(args: argparse.Namespace) -> int:
             labs=args.labs or None,
             force=args.force,
             progress=not args.json,
+            sandbox=not args.no_sandbox,
         )
     except ValueError as err:
         print(f"labkit grade-class: {err}", file=sys.stderr)
@@ -117,6 +128,11 @@ def build_parser() -> argparse.ArgumentParser:
     klass.add_argument("--labs", nargs="*", help="only these labs")
     klass.add_argument("--force", action="store_true", help="grade again what is already graded")
     klass.add_argument("--json", action="store_true", help="print one JSON object")
+    klass.add_argument(
+        "--no-sandbox",
+        action="store_true",
+        help="grade where the sandbox cannot start: learners' code runs with your rights",
+    )
     klass.set_defaults(run=_grade_class)
 
     course = sub.add_parser("course", help="build or check the nbgrader course")

@@ -16,7 +16,13 @@ Limits come from the environment (``nbgrader_config.py`` sets the course's defau
     address space than they ever touch.
 ``LABKIT_KERNEL_CPU_S``
     ``RLIMIT_CPU``: the kernel is killed (SIGXCPU, then SIGKILL) after this much CPU time over
-    all its threads; the grader restarts it and grades the rest (:mod:`._execute`).
+    all its threads; the grader restarts it and grades the rest (:mod:`._preprocessors`).
+``LABKIT_KERNEL_PROCESSES``
+    ``pids.max`` of the sandbox's cgroup, where the grader may create one (:mod:`.sandbox`).
+
+With ``LABKIT_SANDBOX=on`` (set by the grader, never by the notebook) the launcher applies the
+limits, then replaces itself with the sandbox (:func:`labkit.grading.sandbox.command`) running
+this same module inside.
 
 Install with ``python -m labkit.grading._kernel install`` (``make`` does it).
 """
@@ -27,6 +33,8 @@ import json
 import os
 import sys
 from pathlib import Path
+
+from labkit.grading import sandbox
 
 __all__ = ["CPU_ENV", "MEMORY_ENV", "apply_limits", "install", "installed", "main"]
 
@@ -41,6 +49,9 @@ SPEC = {
     "display_name": "Python 3 (ipykernel)",
     "language": "python",
     "metadata": {"debugger": True, "labkit": "grading limits apply under NBGRADER_EXECUTION"},
+    # Interrupts travel over the control channel: a signal to the launcher's process would reach
+    # bubblewrap, not the kernel inside its PID namespace.
+    "interrupt_mode": "message",
     "kernel_protocol_version": "5.5",
 }
 
@@ -126,6 +137,20 @@ def install(prefix: str | Path | None = None) -> Path:
     return spec
 
 
+def _exec_sandboxed(args: list[str]) -> None:
+    """Replace this process with the sandbox running the kernel (limits are inherited)."""
+    try:
+        folder = sandbox.ipc_folder(args[args.index("-f") + 1])
+        processes = _positive(dict(os.environ), sandbox.PROCESSES_ENV)
+        if processes is not None:
+            sandbox.cap_processes(processes)
+        argv = sandbox.command([sys.executable, "-m", _MODULE, *args], workdir=os.getcwd(),
+                               ipc_dir=folder)  # fmt: skip
+    except (ValueError, IndexError, sandbox.SandboxUnavailable) as err:
+        sys.exit(f"labkit grading kernel: cannot start the sandbox: {err}")
+    os.execv(argv[0], argv)
+
+
 def main(argv: list[str] | None = None) -> None:
     """``install`` writes the kernelspec; anything else starts the kernel (ipykernel's args)."""
     args = list(sys.argv[1:] if argv is None else argv)
@@ -138,6 +163,8 @@ def main(argv: list[str] | None = None) -> None:
         # A learner's C-level prints (fd 1) must not reach the grader's stdout (`labkit grade
         # --json` prints exactly one object there); the kernel forwards cell output itself.
         os.dup2(2, 1)
+        if os.environ.get(sandbox.MODE_ENV) == "on":
+            _exec_sandboxed(args)
     # As ipykernel_launcher does: drop the empty entry ``-m`` may add (IPython adds its own).
     if sys.path and sys.path[0] == "":
         del sys.path[0]

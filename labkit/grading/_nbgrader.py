@@ -23,11 +23,13 @@ def course_config(
     db_url: str | None = None,
     source: str | None = None,
     release: str | None = None,
+    sandbox: bool | None = None,
 ) -> Any:
     """The traitlets config of ``nbgrader_config.py``, re-rooted at ``root``.
 
     Kernel name, per-cell timeout, ignore pattern and file filters come from the course file, so
     self-grading, class grading and the instructor's own nbgrader commands grade alike.
+    ``sandbox`` overrides the course's ``GuardedExecute.sandbox`` (``True``: require it).
     """
     from traitlets.config.loader import PyFileConfigLoader
 
@@ -48,6 +50,8 @@ def course_config(
         config.CourseDirectory.source_directory = source
     if release is not None:
         config.CourseDirectory.release_directory = release
+    if sandbox is not None:
+        config.GuardedExecute.sandbox = "require" if sandbox else "off"
     return config
 
 

@@ -8,7 +8,8 @@ grade``, ``labkit grade-class`` and the instructor's own ``nbgrader autograde`` 
     crash, the CPU-time limit of :mod:`._kernel`) and, when a timed-out cell ignores the
     interrupt, lets every later cell time out behind it. This one marks that cell with an error,
     starts a fresh kernel, replays the cells that had run cleanly before it, and goes on: the
-    exercise that killed the kernel scores 0, the rest are graded.
+    exercise that killed the kernel scores 0, the rest are graded. Each kernel runs in the
+    grading sandbox (:mod:`.sandbox`) unless ``sandbox="off"``.
 :class:`StripWarnings`
     removes Python warning records (``file:line: Category: message`` and the echoed source
     line) from stderr, line by line, so a correct solution that warns keeps its marks while any
@@ -26,8 +27,11 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 import re
+import shutil
 import subprocess
+import tempfile
 import time
 from pathlib import Path
 from queue import Empty
@@ -37,8 +41,9 @@ from nbclient.exceptions import CellTimeoutError, DeadKernelError
 from nbclient.util import ensure_async, run_sync
 from nbformat.notebooknode import NotebookNode
 from nbgrader.preprocessors import Execute, NbGraderPreprocessor
-from traitlets import Float, Integer
+from traitlets import Enum, Float, Integer
 
+from labkit.grading import sandbox
 from labkit.grading._integrity import scan
 
 __all__ = ["CapOutput", "FlagTampering", "GuardedExecute", "RestoreTestCells", "StripWarnings"]
@@ -67,6 +72,24 @@ class GuardedExecute(Execute):
     responsive_timeout = Float(
         10.0, help="Seconds a kernel has to answer after a timed-out cell was interrupted"
     ).tag(config=True)
+    sandbox = Enum(
+        ["require", "off"],
+        "require",
+        help="'require': every kernel runs in the grading sandbox, and grading stops with the "
+        "reason when it cannot start; 'off': kernels run with the grader's rights",
+    ).tag(config=True)
+
+    def create_kernel_manager(self) -> Any:
+        km = super().create_kernel_manager()
+        if self.sandbox == "require":
+            # ZeroMQ over Unix sockets in a folder of this kernel's own: the sandboxed kernel has
+            # no network, and the folder it sees holds no other kernel's signing key.
+            folder = Path(tempfile.mkdtemp(prefix="labkit-kernel-"))
+            self._ipc_folders.append(folder)
+            km.transport = "ipc"
+            km.connection_file = str(folder / "kernel.json")
+            km.ip = str(folder / "kernel")
+        return km
 
     async def async_start_new_kernel(self, **kwargs: Any) -> None:
         # The kernel's own fds 1 and 2 are the grader's otherwise: a learner's C-level print would
@@ -74,6 +97,8 @@ class GuardedExecute(Execute):
         # stderr. Cell output travels over ZMQ regardless.
         kwargs.setdefault("stdout", subprocess.DEVNULL)
         kwargs.setdefault("stderr", subprocess.DEVNULL)
+        mode = "on" if self.sandbox == "require" else "off"
+        kwargs.setdefault("env", {**os.environ, sandbox.MODE_ENV: mode})
         await super().async_start_new_kernel(**kwargs)
 
     # nbclient binds the sync wrapper to its own coroutine at class level: rebind to ours
@@ -82,9 +107,26 @@ class GuardedExecute(Execute):
     def preprocess(self, nb: NotebookNode, resources: Any = None, km: Any = None) -> Any:
         from nbclient import NotebookClient
 
+        if self.sandbox == "require":
+            status = sandbox.probe()
+            if not status.works:
+                raise sandbox.SandboxUnavailable(
+                    f"the grading sandbox cannot start here ({status.detail}); install "
+                    "bubblewrap, or grade with the sandbox off (GuardedExecute.sandbox='off', "
+                    "labkit grade-class --no-sandbox)"
+                )
         NotebookClient.__init__(self, nb, km)
         self.reset_execution_trackers()
         self._check_assign_resources(resources)
+        self._ipc_folders: list[Path] = []
+        try:
+            self._execute_all(resources)
+        finally:
+            for folder in self._ipc_folders:
+                shutil.rmtree(folder, ignore_errors=True)
+        return self.nb, self.resources
+
+    def _execute_all(self, resources: Any) -> None:
         restarts = 0
         with self.setup_kernel():
             self._kernel_info()
@@ -118,7 +160,6 @@ class GuardedExecute(Execute):
                     if restarts <= self.max_kernel_restarts:
                         self._fresh_kernel(index)
         self.set_widgets_metadata()
-        return self.nb, self.resources
 
     def _death(self) -> str:
         return (

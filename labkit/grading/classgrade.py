@@ -28,6 +28,7 @@ from typing import Any
 from labkit.grading._classexport import export
 from labkit.grading._nbgrader import _nbgrader_environment, course_config, run_step
 from labkit.grading._paths import course_root, lab_dirs
+from labkit.grading.sandbox import probe
 from labkit.grading.selfgrade import GradeError, _load, identify
 
 __all__ = ["ClassReport", "SubmissionResult", "grade_class"]
@@ -185,7 +186,7 @@ def _grade_one_here(task: dict[str, Any]) -> dict[str, Any]:
     with tempfile.TemporaryDirectory(prefix=f"labkit-class-{lab}-") as tmp:
         course = Path(tmp) / "course"
         shutil.copytree(task["template"], course)
-        config = course_config(course)
+        config = course_config(course, sandbox=task["sandbox"])
         sources = [Path(s) for s in task["sources"]]
         problems = _place(
             [Path(f) for f in task["files"]], sources, course / "submitted" / student / lab
@@ -203,7 +204,8 @@ def _grade_one_here(task: dict[str, Any]) -> dict[str, Any]:
         if keep:  # the autograded notebooks, for the instructor to look at
             target = Path(keep) / student / lab
             shutil.rmtree(target, ignore_errors=True)
-            shutil.copytree(course / "autograded" / student / lab, target)
+            # links as links: a learner's link to /dev/zero or the gradebook is not followed
+            shutil.copytree(course / "autograded" / student / lab, target, symlinks=True)
     status = "invalid" if problems else "graded"
     return {"status": status, "error": "; ".join(problems), "grades": grades,
             "seconds": time.perf_counter() - start}  # fmt: skip
@@ -315,6 +317,7 @@ def grade_class(
     force: bool = False,
     progress: bool = True,
     keep_autograded: bool = True,
+    sandbox: bool = True,
 ) -> ClassReport:
     """Autograde every ``<student>/<lab>/`` submission under ``submissions`` in parallel.
 
@@ -336,6 +339,10 @@ def grade_class(
         Grade again even what the target gradebook already holds for an unchanged file.
     progress
         Show a progress bar on stderr.
+    sandbox
+        Run every kernel in the grading sandbox (:mod:`labkit.grading.sandbox`); refuses with
+        ``ValueError`` where it cannot start. ``False`` runs learners' code with the caller's
+        rights: it can read the course, other submissions and the gradebook.
 
     Examples
     --------
@@ -359,10 +366,15 @@ def grade_class(
         if unknown:
             raise ValueError(f"labs={unknown} are not in the course; known: {sorted(known)}")
         known = {k: v for k, v in known.items() if k in labs}
+    if sandbox and not (status := probe()).works:
+        raise ValueError(
+            f"the grading sandbox cannot start here ({status.detail}); install bubblewrap, or "
+            "pass --no-sandbox to run learners' code with your rights"
+        )
     target = db_url or course_config().CourseDirectory.db_url
     with _nbgrader_environment():
         return _grade_class(root, known, target, Path(out).expanduser(), jobs, force, progress,
-                            keep_autograded)  # fmt: skip
+                            keep_autograded, sandbox)  # fmt: skip
 
 
 def _grade_class(
@@ -374,6 +386,7 @@ def _grade_class(
     force: bool,
     progress: bool,
     keep_autograded: bool,
+    sandbox: bool,
 ) -> ClassReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
@@ -400,7 +413,8 @@ def _grade_class(
         tasks = [
             {"student": student, "lab": lab, "files": [str(f) for f in files],
              "sources": [str(s) for s in sorted(known[lab].glob("*.ipynb"))],
-             "template": str(templates[lab]), "stamp": stamp, "keep_dir": keep}
+             "template": str(templates[lab]), "stamp": stamp, "keep_dir": keep,
+             "sandbox": sandbox}
             for student, lab, files, stamp in todo
         ]  # fmt: skip
         # notebooks that cannot be read are scored 0 here: no worker needed for them

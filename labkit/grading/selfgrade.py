@@ -130,7 +130,9 @@ def identify(nb: dict[str, Any], root: Path | None = None) -> tuple[str, Path]:
     return best[1], best[2]
 
 
-def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeReport:
+def grade(
+    notebook: str | Path, *, feedback: str | Path | None = None, sandbox: bool = True
+) -> GradeReport:
     """Autograde ``notebook`` against the course source, hidden tests included.
 
     Parameters
@@ -139,6 +141,10 @@ def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeR
         A course notebook, filled in or not, saved anywhere under any name.
     feedback
         Where to write nbgrader's HTML feedback; ``None`` writes nothing.
+    sandbox
+        Run the notebook in the grading sandbox (:mod:`labkit.grading.sandbox`); ``False``
+        runs it with the caller's rights (``labkit grade`` does so, with a warning, only where
+        the sandbox cannot start).
 
     Returns
     -------
@@ -152,7 +158,7 @@ def grade(notebook: str | Path, *, feedback: str | Path | None = None) -> GradeR
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as tmp:
         scratch = Path(tmp)
         shutil.copytree(source.parent, scratch / "solutions" / lab)
-        config = course_config(scratch)
+        config = course_config(scratch, sandbox=sandbox)
         run_step("generate_assignment", config, lab, force=True)
         submitted = scratch / "submitted" / STUDENT / lab
         submitted.mkdir(parents=True)

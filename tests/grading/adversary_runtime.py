@@ -1,5 +1,8 @@
 """Imported *inside the grading kernel* by adversarial submissions (found through PYTHONPATH).
 
+The tests copy this file into a folder they share with the sandboxed kernel
+(``LABKIT_SANDBOX_SHARE``) and read ``tricks.log`` beside it afterwards.
+
 Each trick wraps a learner's correct function or class so that it misbehaves, or adds noise, only
 while the tests of its own exercise run (a cell the submission inserts before each test cell
 calls :func:`activate`). Other cells, and later exercises that call it, see the correct code, so
@@ -164,10 +167,8 @@ def _log(trick, exercise):
     """Record that a trick fired, so a test can tell a real defence from a trick that never ran."""
     import os
 
-    path = os.environ.get("ADVERSARY_LOG")
-    if path:
-        with open(path, "a") as f:
-            f.write(f"{trick} {exercise}\n")
+    with open(os.path.join(os.path.dirname(__file__), "tricks.log"), "a") as f:
+        f.write(f"{trick} {exercise}\n")
 
 
 def _wrap_function(fn, trick, exercise, payload):

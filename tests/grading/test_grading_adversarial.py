@@ -37,10 +37,15 @@ BIN = str(Path(sys.executable).parent)
 LAB0 = "00_orientation"
 
 
-def _env(**extra: str) -> dict[str, str]:
+def _env(share: Path, **extra: str) -> dict[str, str]:
+    """The grader's environment: the tricks' module in ``share``, a folder the sandboxed kernel
+    may read and write (its ``tricks.log`` says which tricks fired)."""
+    share.mkdir(parents=True, exist_ok=True)
+    shutil.copyfile(HERE / "adversary_runtime.py", share / "adversary_runtime.py")
     env = {k: v for k, v in os.environ.items() if k not in ("LABKIT_DB_URL", "NBGRADER_EXECUTION")}
     env["PATH"] = BIN + os.pathsep + env.get("PATH", "")
-    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(HERE), env.get("PYTHONPATH")) if p)
+    env["PYTHONPATH"] = os.pathsep.join(p for p in (str(share), env.get("PYTHONPATH")) if p)
+    env["LABKIT_SANDBOX_SHARE"] = str(share)
     env.update(extra)
     return env
 
@@ -64,7 +69,8 @@ def test_one_trick_per_exercise_scores_as_expected(lab, tmp_path):
     for source, release in _notebooks(lab):
         nb, expected, plan = adv.mixed(adv.load(source), adv.load(release))
         submission = adv.write(nb, tmp_path / "my work" / f"{source.stem}-attempt.ipynb")
-        log = tmp_path / f"{source.stem}.log"
+        share = tmp_path / f"share-{source.stem}"
+        log = share / "tricks.log"
         html = tmp_path / f"{source.stem}_feedback.html"
         result = subprocess.run(
             [
@@ -77,7 +83,7 @@ def test_one_trick_per_exercise_scores_as_expected(lab, tmp_path):
                 "--feedback",
                 str(html),
             ],
-            env=_env(ADVERSARY_LOG=str(log)),
+            env=_env(share),
             capture_output=True,
             text=True,
             timeout=900,
@@ -209,7 +215,7 @@ def test_lab00_kernel_limits_cells_and_files(tmp_path):
     # short limits keep the timeout cases cheap; the mechanism is the course's own
     config += "\nc.Execute.timeout = 10\nc.GuardedExecute.responsive_timeout = 4\n"
     (course / "nbgrader_config.py").write_text(config)
-    env = _env(ADVERSARY_LOG=str(tmp_path / "tricks.log"), LABKIT_KERNEL_MEMORY_MB="2048")
+    env = _env(tmp_path / "share", LABKIT_KERNEL_MEMORY_MB="2048")
     nbgrader = os.path.join(BIN, "nbgrader")
     run = subprocess.run(
         [nbgrader, "generate_assignment", LAB0, "--force"], cwd=course, env=env,
@@ -263,7 +269,7 @@ def test_lab00_kernel_limits_cells_and_files(tmp_path):
     order = _outputs(course, "order", source_path.stem)
     assert "NameError" in order[ids["percentile_test"]]
     assert "IntegrityError" in order[ids["throughput_test"]]
-    fired = _fired(tmp_path / "tricks.log")
+    fired = _fired(tmp_path / "share" / "tricks.log")
     for trick in ("hang_hard", "os_exit", "flood", "memory", "hang", "sys_exit"):
         assert any(line.startswith(trick + " ") for line in fired), (trick, fired)
     flooded = (course / "autograded" / "kernel" / LAB0 / source_path.name).stat().st_size
