@@ -146,9 +146,19 @@ def test_int8_is_quiet_smaller_and_close(mlp, onnx_path, tmp_path, capfd, caplog
     assert out == "" and err == ""
     assert not [r for r in caplog.records if "pre-processing" in r.getMessage()]
     assert model_size_bytes(int8) < 0.4 * model_size_bytes(onnx_path)
-    x = torch.randn(200, 32)
-    result = parity(mlp, OrtSession(int8, device="cpu"), x, atol=0.1)
-    assert result.ok and result.argmax_agreement > 0.95
+    x = torch.randn(200, 32, generator=torch.Generator().manual_seed(0))
+    session = OrtSession(int8, device="cpu")
+    result = parity(mlp, session, x, atol=0.1)
+    assert result.ok
+    # int8 may flip the arg-max only where fp32's top-two margin is within twice its error (an
+    # untrained net has many near ties, so a fixed agreement rate depends on the input drawn)
+    with torch.no_grad():
+        ref = mlp(x).numpy()
+    got = np.asarray(session(x))
+    top2 = np.sort(ref, axis=1)[:, -2:]
+    clear = (top2[:, 1] - top2[:, 0]) > 2 * np.abs(got - ref).max(axis=1)
+    assert clear.sum() > 100, f"only {clear.sum()} of 200 rows have a clear arg-max"
+    assert (got.argmax(1) == ref.argmax(1))[clear].all()
 
 
 def test_quantize_errors(onnx_path, tmp_path):
