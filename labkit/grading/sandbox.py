@@ -47,6 +47,7 @@ __all__ = [
     "cap_processes",
     "command",
     "ipc_folder",
+    "kernel_environment",
     "probe",
 ]
 
@@ -257,8 +258,8 @@ def _cgroup_parents() -> list[Path]:
     return parents
 
 
-def cap_processes(limit: int) -> str | None:
-    """Move this process into a new cgroup whose ``pids.max`` is ``limit``; say how, or None.
+def cap_processes(limit: int) -> bool:
+    """Move this process into a new cgroup whose ``pids.max`` is ``limit``; whether it could.
 
     Children inherit the cgroup, so everything the kernel starts counts. Cgroups left by killed
     kernels are removed first (``rmdir`` only succeeds on an empty one).
@@ -276,8 +277,8 @@ def cap_processes(limit: int) -> str | None:
             with contextlib.suppress(OSError):
                 group.rmdir()
             continue
-        return f"cgroup pids.max={limit}"
-    return None
+        return True
+    return False
 
 
 def _can_cap_processes() -> bool:
