@@ -181,6 +181,7 @@ def train(
     non_blocking: bool = True,
     warmup_steps: int = 1,
     track_memory: bool = True,
+    readback_every: int = 1,
     device: str | torch.device | None = None,
 ) -> TrainReport:
     """Train ``model`` on ``data`` (an iterable of ``(x, y)`` batches, e.g. a DataLoader).
@@ -208,11 +209,19 @@ def train(
         Optimizer steps run before timing starts.
     track_memory
         Record peak memory (see the module docstring).
+    readback_every
+        Read the losses back to the host every this many timed steps. Each readback is a
+        host–device synchronization: the CPU waits for the GPU to drain its queue before it
+        can launch the next step, so a readback every step leaves the GPU idle while the host
+        catches up. With ``readback_every > 1`` the losses stay on the device in between; per-
+        step times are then launch times except at a readback, but their sum (and so
+        ``samples_per_s``) is still the true time, because the run ends with a readback.
     """
     for name, value, low in (
         ("num_epochs", num_epochs, 1),
         ("grad_accum_steps", grad_accum_steps, 1),
         ("warmup_steps", warmup_steps, 0),
+        ("readback_every", readback_every, 1),
     ):
         if isinstance(value, bool) or not isinstance(value, int) or value < low:
             raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
@@ -237,13 +246,15 @@ def train(
     with autocast(dev, "tf32") if precision == "tf32" else contextlib.nullcontext():
         return _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs,
                      max_steps, grad_accum_steps, warmup_steps, non_blocking, track_memory,
-                     compile)  # fmt: skip
+                     compile, readback_every)  # fmt: skip
 
 
 def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs, max_steps,
-          grad_accum_steps, warmup_steps, non_blocking, track_memory, compile) -> TrainReport:  # fmt: skip
+          grad_accum_steps, warmup_steps, non_blocking, track_memory, compile,
+          readback_every) -> TrainReport:  # fmt: skip
     forward_precision = "fp32" if precision == "tf32" else precision
     losses: list[float] = []
+    pending: list[torch.Tensor] = []  # losses still on the device
     step_times: list[float] = []
     data_s = compute_s = warmup_s = 0.0
     num_samples = batch_size = timed_steps = 0
@@ -295,7 +306,11 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
             else:
                 opt.step()
             opt.zero_grad(set_to_none=True)
-            losses.append(loss_sum.item())  # reading the value synchronizes the device
+            pending.append(loss_sum)
+            # Warm-up steps always read back, so none of their work leaks into the timed steps.
+            if not timed or len(pending) >= readback_every:
+                losses.extend(torch.stack(pending).tolist())  # one host–device sync
+                pending.clear()
         elapsed = time.perf_counter() - start
         if tracker is not None:
             peak, method = tracker.peak_bytes, "live-tensor-tracker (first step)"
@@ -308,6 +323,12 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
         else:
             warmup_s += elapsed
         step += 1
+    if pending:  # the queued work finishes here: charge the wait to the last timed step
+        start = time.perf_counter()
+        losses.extend(torch.stack(pending).tolist())
+        tail = time.perf_counter() - start
+        compute_s += tail
+        step_times[-1] += tail
     if timed_steps == 0:
         raise ValueError(
             f"no timed steps: data gave {step} optimizer step(s), all used as warm-up "

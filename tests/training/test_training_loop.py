@@ -162,11 +162,25 @@ def test_bad_arguments_name_themselves():
         ({"num_epochs": 0}, "num_epochs"),
         ({"max_steps": 1, "warmup_steps": 1}, "max_steps"),
         ({"precision": "fp8"}, "precision"),
+        ({"readback_every": 0}, "readback_every"),
     ):
         with pytest.raises(ValueError, match=name):
             train(_small_mlp(), _batches(3, 8), device="cpu", **kwargs)
     with pytest.raises(ValueError, match="no timed steps"):
         train(_small_mlp(), _batches(1, 8), warmup_steps=1, device="cpu")
+
+
+@pytest.mark.parametrize("readback_every", [2, 5, 100])
+def test_deferred_loss_readback_trains_the_same_and_times_the_whole_run(readback_every):
+    """Losses read back in groups are the same losses; the step times still add up."""
+    every, grouped = _small_mlp(), _small_mlp()
+    ref = train(every, _batches(8, 16), warmup_steps=2, optimizer="sgd", lr=0.1, device="cpu")
+    got = train(grouped, _batches(8, 16), warmup_steps=2, optimizer="sgd", lr=0.1,
+                readback_every=readback_every, device="cpu")  # fmt: skip
+    assert got.losses == ref.losses and len(got.step_times) == got.num_steps == 6
+    assert sum(got.step_times) == pytest.approx(got.total_s)
+    for p, q in zip(every.parameters(), grouped.parameters(), strict=True):
+        assert torch.equal(p, q)
 
 
 def test_language_model_trains_and_loss_matches_torch():

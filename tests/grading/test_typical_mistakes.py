@@ -1,0 +1,108 @@
+"""Every exercise's typical mistakes lose marks and its honest rewrites keep them (EXERCISES.md).
+
+One kernel per lab runs the source notebook top to bottom with grading sizes
+(``NBGRADER_EXECUTION``). At each exercise it first tries the lab's cases from
+``tests/grading/mistakes/``: the case's cell, then every test cell of that exercise, visible and
+hidden. Then the model solution runs and the notebook goes on, so each case sees exactly the
+state a learner's cell would. A case that raises in its own cell counts as failing its tests
+(nbgrader would score the tests after it 0 as well).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import pytest
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError
+
+from labkit.grading._paths import course_root
+
+sys.path.insert(0, str(Path(__file__).parent))
+from mistakes import Case
+
+ROOT = course_root()
+LABS = {"lab00": "00_orientation", "lab01": "01_gpu_training", "lab02": "02_latency"}
+
+
+def _meta(cell) -> dict:
+    return cell.get("metadata", {}).get("nbgrader", {})
+
+
+def _exercises(nb) -> dict[str, tuple[int, list[int]]]:
+    """Solution grade_id -> (its cell index, the indices of the test cells after it)."""
+    found: dict[str, tuple[int, list[int]]] = {}
+    current = None
+    for i, cell in enumerate(nb.cells):
+        meta = _meta(cell)
+        if cell.cell_type != "code" or not meta:
+            continue
+        if meta.get("solution"):
+            current = meta["grade_id"]
+            found[current] = (i, [])
+        elif meta.get("grade") and current is not None:
+            found[current][1].append(i)
+    return found
+
+
+def _passes(client: NotebookClient, source: str, index: int) -> bool:
+    cell = nbformat.v4.new_code_cell(source)
+    try:
+        client.execute_cell(cell, index)
+    except CellExecutionError:
+        return False
+    return True
+
+
+def _cases(module: str) -> list[Case]:
+    return importlib.import_module(f"mistakes.{module}").CASES
+
+
+@pytest.mark.course
+@pytest.mark.slow
+@pytest.mark.parametrize("module", sorted(LABS))
+def test_mistakes_lose_marks_and_honest_rewrites_keep_them(module, tmp_path):
+    lab = LABS[module]
+    cases = _cases(module)
+    work = tmp_path / lab
+    shutil.copytree(ROOT / "solutions" / lab, work)
+    outcomes: list[str] = []
+    covered: set[str] = set()
+    for path in sorted(work.glob("*.ipynb")):
+        nb = nbformat.read(path, as_version=4)
+        exercises = _exercises(nb)
+        at = {index: gid for gid, (index, _) in exercises.items()}
+        env = {k: v for k, v in os.environ.items() if k not in ("LABKIT_SANDBOX", "LABKIT_DB_URL")}
+        env["NBGRADER_EXECUTION"] = "autograde"
+        client = NotebookClient(
+            nb, timeout=120, kernel_name="python3", resources={"metadata": {"path": str(work)}}
+        )
+        with client.setup_kernel(env=env):
+            for i, cell in enumerate(nb.cells):
+                if i in at:
+                    gid = at[i]
+                    tests = [nb.cells[t].source for t in exercises[gid][1]]
+                    for case in (c for c in cases if c.grade_id == gid):
+                        covered.add(gid)
+                        ok = _passes(client, case.code(), i) and all(
+                            _passes(client, t, i) for t in tests
+                        )
+                        if ok != case.honest:
+                            kind = "honest rewrite lost marks" if case.honest else "mistake passed"
+                            outcomes.append(f"{gid}: {kind}: {case.name}")
+                if cell.cell_type == "code":
+                    client.execute_cell(cell, i)
+        for gid in exercises:
+            honest = [c for c in cases if c.grade_id == gid and c.honest]
+            wrong = [c for c in cases if c.grade_id == gid and not c.honest]
+            if len(honest) < 1 or len(wrong) < 2:
+                have = f"has {len(honest)} and {len(wrong)}"
+                outcomes.append(f"{gid}: needs 1 honest rewrite and 2 mistakes, {have}")
+    unknown = {c.grade_id for c in cases} - covered
+    assert not unknown, f"cases for exercises the lab does not have: {sorted(unknown)}"
+    assert not outcomes, "\n".join(outcomes)
