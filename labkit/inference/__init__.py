@@ -55,7 +55,7 @@ from labkit.inference.plots import (
 from labkit.inference.profiling import FunctionStat, OpStat, format_stats, python_hotspots, top_ops
 from labkit.inference.pruning import prune_magnitude, shrink, sparsity
 from labkit.inference.quantization import model_size_bytes, quantize_int8
-from labkit.inference.serving import LoadResult, closed_loop, compare_batching
+from labkit.inference.serving import LoadResult, closed_loop, compare_batching, serve_batching
 from labkit.inference.session import OrtSession, ParityResult, default_providers, parity
 from labkit.inference.sweep import SweepPoint, batch_size_sweep, best_under_slo, knee
 from labkit.inference.virtual_time import VirtualTimeEventLoop, run_virtual
@@ -123,6 +123,7 @@ __all__ = [
     "quantize_int8",
     "run_virtual",
     "save_weights",
+    "serve_batching",
     "serve_stream",
     "shrink",
     "sparsity",

@@ -4,7 +4,8 @@
 answer, and send the next, and records every request's latency. :func:`compare_batching` serves
 the same load through two :class:`~labkit.inference.batching.DynamicBatcher` configurations of
 one model: ``max_batch_size=1`` (one request at a time, as a server without batching would) and
-dynamic batching.
+dynamic batching. :func:`serve_batching` serves the load through one configuration, which is how
+a grid of ``(max_batch_size, max_queue_delay_s)`` settings is measured.
 
 A closed-loop load sends less while the server is slow, so it under-states the latency an
 open-loop (arrival-rate) load would see ("coordinated omission", see wrk2); it is the right tool
@@ -34,7 +35,7 @@ from labkit.inference.batching import BatcherStats, DynamicBatcher
 from labkit.inference.latency import LatencyReport, latency_summary
 from labkit.timing import format_seconds
 
-__all__ = ["LoadResult", "closed_loop", "compare_batching"]
+__all__ = ["LoadResult", "closed_loop", "compare_batching", "serve_batching"]
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -121,6 +122,73 @@ async def closed_loop(
     return LoadResult(label, clients, len(times), tuple(sorted(errors.items())), wall, latency)
 
 
+async def _serve(
+    predict_batch: Callable[[list[T]], Sequence[R]],
+    make_input: Callable[[int], T],
+    *,
+    label: str,
+    clients: int,
+    requests_per_client: int,
+    max_batch_size: int,
+    max_queue_delay_s: float,
+    run_in_thread: bool,
+) -> LoadResult:
+    async with DynamicBatcher(
+        predict_batch,
+        max_batch_size=max_batch_size,
+        max_queue_delay_s=max_queue_delay_s,
+        run_in_thread=run_in_thread,
+    ) as batcher:
+        result = await closed_loop(
+            batcher.submit,
+            make_input,
+            clients=clients,
+            requests_per_client=requests_per_client,
+            label=label,
+        )
+    return dataclasses.replace(result, batch_stats=batcher.stats)
+
+
+def serve_batching(
+    predict_batch: Callable[[list[T]], Sequence[R]],
+    make_input: Callable[[int], T],
+    *,
+    max_batch_size: int,
+    max_queue_delay_s: float,
+    clients: int = 64,
+    requests_per_client: int = 50,
+    run_in_thread: bool = False,
+    label: str | None = None,
+) -> LoadResult:
+    """One closed-loop load served through one :class:`DynamicBatcher` configuration.
+
+    ``predict_batch`` takes a list of inputs and returns one output per input. Runs in a helper
+    thread when called from a running event loop (Jupyter).
+
+    Examples
+    --------
+    >>> r = serve_batching(lambda xs: [x + 1 for x in xs], lambda i: i, max_batch_size=4,
+    ...                    max_queue_delay_s=0.0, clients=4, requests_per_client=3)
+    >>> r.completed, r.label
+    (12, 'max_batch_size=4, max_queue_delay_s=0')
+    """
+    check_int("max_batch_size", max_batch_size)
+    if label is None:
+        label = f"max_batch_size={max_batch_size}, max_queue_delay_s={max_queue_delay_s:g}"
+    return run_coroutine(
+        _serve(
+            predict_batch,
+            make_input,
+            label=label,
+            clients=clients,
+            requests_per_client=requests_per_client,
+            max_batch_size=max_batch_size,
+            max_queue_delay_s=max_queue_delay_s,
+            run_in_thread=run_in_thread,
+        )
+    )
+
+
 def compare_batching(
     predict_batch: Callable[[list[T]], Sequence[R]],
     make_input: Callable[[int], T],
@@ -137,27 +205,28 @@ def compare_batching(
     :class:`DynamicBatcher`; the first with ``max_batch_size=1``. Runs in a helper thread when
     called from a running event loop (Jupyter).
     """
-
-    async def run(label: str, size: int, delay_s: float) -> LoadResult:
-        async with DynamicBatcher(
-            predict_batch,
-            max_batch_size=size,
-            max_queue_delay_s=delay_s,
-            run_in_thread=run_in_thread,
-        ) as batcher:
-            result = await closed_loop(
-                batcher.submit,
-                make_input,
-                clients=clients,
-                requests_per_client=requests_per_client,
-                label=label,
-            )
-        return dataclasses.replace(result, batch_stats=batcher.stats)
+    load = {
+        "clients": clients,
+        "requests_per_client": requests_per_client,
+        "run_in_thread": run_in_thread,
+    }
 
     async def both() -> tuple[LoadResult, LoadResult]:
-        one = await run("one at a time", 1, 0.0)
-        batched = await run(
-            f"dynamic batching (max {max_batch_size})", max_batch_size, max_queue_delay_s
+        one = await _serve(
+            predict_batch,
+            make_input,
+            label="one at a time",
+            max_batch_size=1,
+            max_queue_delay_s=0.0,
+            **load,
+        )
+        batched = await _serve(
+            predict_batch,
+            make_input,
+            label=f"dynamic batching (max {max_batch_size})",
+            max_batch_size=max_batch_size,
+            max_queue_delay_s=max_queue_delay_s,
+            **load,
         )
         return one, batched
 

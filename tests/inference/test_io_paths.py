@@ -10,7 +10,7 @@ import pytest
 from labkit.inference.concurrency import compare_concurrency
 from labkit.inference.features import FeatureStore
 from labkit.inference.network import DelayProxy, ModelServer, http_latency
-from labkit.inference.serving import closed_loop, compare_batching
+from labkit.inference.serving import closed_loop, compare_batching, serve_batching
 from labkit.inference.virtual_time import run_virtual
 
 
@@ -145,3 +145,27 @@ def test_compare_batching_batches_and_answers_everything():
     assert one.batch_stats.mean_batch_size == 1.0
     assert batched.batch_stats.mean_batch_size > 1.0
     assert set(batched.to_dict()) >= {"throughput_per_s", "p99_s", "mean_batch_size"}
+
+
+def test_serve_batching_serves_one_configuration():
+    sizes = []
+
+    def handler(xs):
+        sizes.append(len(xs))
+        return [x + 1 for x in xs]
+
+    r = serve_batching(
+        handler,
+        lambda i: i,
+        max_batch_size=4,
+        max_queue_delay_s=0.0,
+        clients=8,
+        requests_per_client=5,
+    )
+    assert r.completed == 40 and not r.errors and max(sizes) <= 4
+    assert r.batch_stats.batches == len(sizes) and r.label.startswith("max_batch_size=4")
+
+
+def test_serve_batching_rejects_a_bad_batch_size():
+    with pytest.raises(ValueError, match="max_batch_size must be an integer >= 1, got 0"):
+        serve_batching(lambda xs: xs, lambda i: i, max_batch_size=0, max_queue_delay_s=0.0)
