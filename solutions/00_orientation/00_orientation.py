@@ -379,8 +379,7 @@ for spec in GPU_SPECS:
     fractions[spec.name] = fraction_of_peak(achieved, peak)
     mark = "  <- this GPU" if spec is this_gpu else ""
     print(
-        f"{spec.name:<16} {peak:>11.1f} TFLOP/s {fractions[spec.name]:>16.2e}  "
-        f"{spec.source.split(':')[0]}{mark}"
+        f"{spec.name:<16} {peak:>11.1f} TFLOP/s {fractions[spec.name]:>16.2e}  {spec.source}{mark}"
     )
 
 results = {
