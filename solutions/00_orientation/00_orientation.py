@@ -70,7 +70,7 @@ for name, value in report.rows():
 # - `samples`: a sequence (list or tuple) of real numbers in any order, from 1 to a few thousand
 #   of them. Do not modify it: the caller's list keeps its order.
 # - `q`: a real number in [0, 100], both ends included (`q=0` is the minimum, `q=100` the maximum).
-# - Return a real number (a Python or NumPy float).
+# - Return a real number (a Python `float` or `int`, or a NumPy scalar).
 # - Raise `ValueError` for an empty sequence, or for a `q` below 0 or above 100.
 
 
@@ -265,8 +265,8 @@ plt.show()
 # much of a machine the code uses — but only against a peak **for the same precision**. A GPU
 # has several: NVIDIA's H100 SXM data sheet gives 67 TFLOP/s for fp32 on the CUDA cores, and
 # for the tensor cores 989 TFLOP/s TF32 and 1,979 bf16 *with 2:4 structured sparsity* — dense
-# figures (what an ordinary matmul can reach) are half of those, 494.5 and 989.5. The matmul
-# above is fp32, so below it is compared with fp32 peaks only.
+# figures (the ceiling for an ordinary, non-sparse matmul) are half of those, 494.5 and 989.5. The
+# matmul above is fp32, so below it is compared with fp32 peaks only.
 #
 # **Exercise 3.** Write two functions:
 #
