@@ -8,7 +8,8 @@ correct and incorrect GPU timing (:mod:`~labkit.training.gpu_timing`), FLOP coun
 (:mod:`~labkit.training.flops`) against spec-sheet peaks (:mod:`~labkit.training.gpus`), the
 roofline (:mod:`~labkit.training.roofline`), CuPy kernels with NumPy twins and DLPack interop
 (:mod:`~labkit.training.kernels`), DistributedDataParallel under torchrun
-(:mod:`~labkit.training.ddp`), and peak memory with out-of-memory back-off
+(:mod:`~labkit.training.ddp`) and a forked gloo group for functions defined in a notebook
+(:mod:`~labkit.training.ranks`), and peak memory with out-of-memory back-off
 (:mod:`~labkit.training.memory`). Everything runs on a CPU; CUDA paths engage when a GPU is present.
 """
 
@@ -48,6 +49,7 @@ from labkit.training.memory import (
 )
 from labkit.training.models import MLP, TinyTransformer, make_classification_data, make_token_data
 from labkit.training.precision import PRECISIONS, autocast, grad_scaler, supported_precisions
+from labkit.training.ranks import run_ranks
 from labkit.training.roofline import (
     RooflinePoint,
     attainable_flops,
@@ -99,6 +101,7 @@ __all__ = [
     "model_flops_per_token",
     "plot_roofline",
     "row_softmax",
+    "run_ranks",
     "shares_memory",
     "squared_norm",
     "supported_precisions",

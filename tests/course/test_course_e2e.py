@@ -84,6 +84,7 @@ def test_lab_end_to_end(lab, tmp_path):
     _nbgrader("generate_feedback", lab, cwd=course)
     db_url = f"sqlite:///{course / '.nbgrader' / 'gradebook.db'}"
 
+    manual = []
     for source in sources:
         solution = _gradebook_scores(db_url, lab, source.stem, "solution", source)
         blank = _gradebook_scores(db_url, lab, source.stem, "blank", source)
@@ -105,4 +106,5 @@ def test_lab_end_to_end(lab, tmp_path):
         assert report["lab"] == lab
         assert {t["grade_id"]: (t["score"], t["max_score"]) for t in report["tests"]} == solution
         assert report["score"] == report["max_score"] == sum(m for _, m in solution.values())
-        assert report["manual"], "every lab ends with a manually graded written answer"
+        manual += report["manual"]
+    assert manual, "every lab ends with a manually graded written answer"

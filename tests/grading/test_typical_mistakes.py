@@ -50,13 +50,14 @@ def _exercises(nb) -> dict[str, tuple[int, list[int]]]:
     return found
 
 
-def _passes(client: NotebookClient, source: str, index: int) -> bool:
+def _failure(client: NotebookClient, source: str, index: int) -> str | None:
+    """None if the cell runs cleanly, else its error in one line."""
     cell = nbformat.v4.new_code_cell(source)
     try:
         client.execute_cell(cell, index)
-    except CellExecutionError:
-        return False
-    return True
+    except CellExecutionError as error:
+        return f"{error.ename}: {error.evalue}"[:300]
+    return None
 
 
 def _cases(module: str) -> list[Case]:
@@ -89,12 +90,15 @@ def test_mistakes_lose_marks_and_honest_rewrites_keep_them(module, tmp_path):
                     tests = [nb.cells[t].source for t in exercises[gid][1]]
                     for case in (c for c in cases if c.grade_id == gid):
                         covered.add(gid)
-                        ok = _passes(client, case.code(), i) and all(
-                            _passes(client, t, i) for t in tests
-                        )
-                        if ok != case.honest:
-                            kind = "honest rewrite lost marks" if case.honest else "mistake passed"
-                            outcomes.append(f"{gid}: {kind}: {case.name}")
+                        failure = _failure(client, case.code(), i)
+                        for test in tests:
+                            failure = failure or _failure(client, test, i)
+                        if case.honest and failure:
+                            outcomes.append(
+                                f"{gid}: honest rewrite lost marks: {case.name}: {failure}"
+                            )
+                        if not case.honest and not failure:
+                            outcomes.append(f"{gid}: mistake passed: {case.name}")
                 if cell.cell_type == "code":
                     client.execute_cell(cell, i)
         for gid in exercises:
