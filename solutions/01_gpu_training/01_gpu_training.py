@@ -222,7 +222,7 @@ for _x, _w in zip(_t, _work, strict=True):
 # `scaler.scale(loss).backward(); scaler.step(optimizer); scaler.update()`.
 # - The constructor raises `ValueError` if `init_scale` is not positive, `growth_factor` is not
 #   greater than 1, `backoff_factor` is not strictly between 0 and 1, or `growth_interval` is
-#   not an integer ≥ 1.
+#   not a whole number ≥ 1 (0 and 2.5 are refused).
 # - `scale(loss)` returns `loss * s`, where `s` is the current scale.
 # - `step(optimizer)` first *unscales*: it divides, in place, every `.grad` of the parameters in
 #   `optimizer.param_groups` by `s` (parameters whose `.grad` is `None` are skipped). If any of
@@ -235,7 +235,9 @@ for _x, _w in zip(_t, _work, strict=True):
 #
 # The test replays a training run with momentum, step for step, against `torch.amp.GradScaler`
 # with the same settings: the same parameters and the same scale after every step, with inf and
-# NaN gradients injected at steps (and into parameters) you do not know.
+# NaN gradients injected at steps (and into parameters) you do not know. Its scales and factors
+# are powers of two, so dividing by `s` and multiplying by `1/s` (what GradScaler does) agree
+# exactly.
 
 
 # %% nbgrader={"grade": false, "grade_id": "01_gpu_training_loss_scaler", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -497,7 +499,7 @@ results["final_loss"] = {p: float(np.mean(r.losses[-5:])) for p, r in curves.ite
 # On a CPU the ratio is 1 up to noise — CPU work is finished when the call returns, there is no
 # queue to drain (run the cell again: it moves by several percent either way); on a GPU with
 # small, launch-bound steps the gap is the launch overhead the readback exposes. Alongside, on a GPU, the same model on the CPU answers
-# the seed's "what improvement did you observe?" with your own ratio.
+# the interview question's "what improvement did you observe?" with your own ratio.
 
 # %%
 sync_batch = min(S["batch_sizes"])  # small steps: where launch overhead matters most
@@ -760,8 +762,9 @@ results.update(checkpoint_memory_saving=mem_saving, checkpoint_time_ratio=time_c
 # **Exercise 4 (2 points).** Write `largest_batch_that_fits(step, start, min_batch_size=1)`: try
 # `step(batch_size)` from `start`, halving (integer division) after each
 # `torch.cuda.OutOfMemoryError`, and return `(batch_size, tried)` — the size that ran and the list
-# of every size tried. Any other exception must propagate unchanged (never hide a real bug as
-# "out of memory"). If even the smallest allowed size fails, re-raise the OOM error.
+# of every size tried (`start`, `start // 2`, `start // 4`, …). Any other exception must
+# propagate unchanged (never hide a real bug as "out of memory"). When a size fails and the next
+# one would be below `min_batch_size`, re-raise that OOM error (`raise` inside the `except`).
 
 
 # %% nbgrader={"grade": false, "grade_id": "01_gpu_training_backoff", "locked": false, "schema_version": 3, "solution": true, "task": false}

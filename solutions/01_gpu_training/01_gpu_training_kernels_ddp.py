@@ -111,7 +111,8 @@ results.update(kernel_path=path, kernel_vs_torch=m_torch.median / m_kernel.media
 #   row, and `l = Σ_j exp(x_ij − m_i)` over the whole row, within a relative 1e-4;
 # - start from `m = −∞` and `l = 0`. Rows in the test reach ±10 000: `exp` of a raw logit
 #   overflows there, and starting from `m = 0` instead of `−∞` leaves a row of very negative
-#   logits with `l = 0`.
+#   logits with `l = 0`. The test's tiles are float32 and finite, and there is at least one;
+#   return any float dtype.
 
 
 # %% nbgrader={"grade": false, "grade_id": "01_gpu_training_online_softmax", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -452,7 +453,8 @@ results.update(allreduce_bucket_speedup=per_param / one_bucket,
 # %% [markdown]
 # Now the real thing: `labkit.training.ddp.launch(2)` runs `torchrun --standalone
 # --nproc_per_node=2` on this machine (gloo on a CPU), two SGD steps on 64-sample global batches
-# split into equal contiguous shards, and returns rank 0's gradients; `reference_run` trains the
+# split into equal contiguous shards (any equal split averages to the whole-batch gradient; the
+# contiguous one keeps the demo simple), and returns rank 0's gradients; `reference_run` trains the
 # same model in one process on the whole batch. With a mean loss and equal shards the average of
 # the shard gradients *is* the whole-batch gradient, so the two agree to rounding. Skipped while
 # grading (start-up takes ~10 s).
