@@ -164,6 +164,7 @@ t = synchronized_times(lambda: dev.launch(0.02), dev.synchronize, warmup=1, repe
 assert len(t) == 4
 assert all(0.02 <= x < 0.2 for x in t), f"each sample should cover one call's 20 ms of work: {t}"
 ### BEGIN HIDDEN TESTS
+# Reference: a pretend device whose every call queues a different, known amount of work.
 import time as _time
 
 
@@ -601,6 +602,7 @@ except ValueError:
 else:
     raise AssertionError("peak_flops=0 should raise ValueError")
 ### BEGIN HIDDEN TESTS
+# Reference: the PaLM formula written out here, on random sizes; MFU by plain arithmetic.
 import random as _random
 
 _rng = _random.Random(11)
@@ -804,6 +806,7 @@ print(f"fits: {fit}; tried {tried}")
 assert tried[0] == 8192 and tried[-1] == fit and fit < 8192
 assert all(b == 2 * c for b, c in itertools.pairwise(tried))
 ### BEGIN HIDDEN TESTS
+# Reference: the halving sequence computed here for random memory limits.
 import random as _random
 
 import torch as _torch
