@@ -9,6 +9,9 @@ against them. Sources, one per row (``source``):
 - H100 SXM5 and H100 PCIe: NVIDIA H100 Tensor Core GPU data sheet (2023), the "with sparsity"
   footnote for TF32/BF16/FP16.
 - H200 SXM: NVIDIA H200 product page / data sheet (2024): H100's compute, 141 GB at 4.8 TB/s.
+- H100 NVL and H200 NVL (PCIe cards, lower power): the same data sheets' NVL columns — 835 dense
+  bf16 TFLOP/s (1,671 with sparsity), 60 fp32; H100 NVL 94 GB at 3.9 TB/s, H200 NVL 141 GB at
+  4.8 TB/s. Their device names contain "NVL", which the SXM rows must not claim.
 - L4: NVIDIA L4 Tensor Core GPU data sheet (2023).
 - T4: NVIDIA T4 Tensor Core GPU data sheet (2019): Turing has no TF32 or BF16 tensor cores;
   65 TFLOP/s is FP16 with FP32 accumulate.
@@ -23,6 +26,8 @@ Examples
 ('H100 SXM', 989.5)
 >>> round(spec.ridge_point("bf16"))  # FLOP per byte where compute and bandwidth meet
 295
+>>> gpu_spec("NVIDIA H200 NVL").name  # the longest match wins over the SXM row's "H200"
+'H200 NVL'
 >>> gpu_spec("Tesla T4").peak_flops("bf16") is None
 True
 >>> gpu_spec("NVIDIA L40S") is None  # not in the table
@@ -94,6 +99,16 @@ GPU_SPECS: tuple[GpuSpec, ...] = (
         "H200 SXM", ("H200",), 67 * _T, 494.5 * _T, 989.5 * _T, 989.5 * _T,
         4.8e12, 141e9, 1979 * _T,
         "NVIDIA H200 data sheet: H200 SXM (H100 compute; 141 GB HBM3e at 4.8 TB/s)",
+    ),
+    GpuSpec(
+        "H100 NVL", ("H100 NVL",), 60 * _T, 417.5 * _T, 835.5 * _T, 835.5 * _T,
+        3.9e12, 94e9, 1671 * _T,
+        "NVIDIA H100 Tensor Core GPU data sheet: H100 NVL (sheet quotes 1,671 bf16 with sparsity)",
+    ),
+    GpuSpec(
+        "H200 NVL", ("H200 NVL",), 60 * _T, 417.5 * _T, 835.5 * _T, 835.5 * _T,
+        4.8e12, 141e9, 1671 * _T,
+        "NVIDIA H200 data sheet: H200 NVL (sheet quotes 1,671 bf16 with sparsity)",
     ),
     GpuSpec(
         "L4", ("L4",), 30.3 * _T, 60 * _T, 121 * _T, 121 * _T,

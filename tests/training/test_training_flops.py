@@ -110,6 +110,8 @@ def test_gpu_table_is_dense_with_sparsity_marked():
     assert round(h100.ridge_point("bf16")) == 295 and round(h200.ridge_point("bf16")) == 206
     assert gpu_spec("NVIDIA A100-SXM4-80GB").bf16 == 312e12
     assert gpu_spec("NVIDIA H100 PCIe").name == "H100 PCIe"
+    for nvl in ("NVIDIA H100 NVL", "NVIDIA H200 NVL"):  # PCIe cards: 835 dense bf16, not 989
+        assert gpu_spec(nvl).name == nvl.removeprefix("NVIDIA ") and gpu_spec(nvl).bf16 == 835.5e12
     assert gpu_spec("NVIDIA L4").name == "L4" and gpu_spec("NVIDIA L40S") is None
     assert gpu_spec("Tesla T4").peak_flops("bf16") is None
     with pytest.raises(ValueError, match="no bf16"):
