@@ -78,7 +78,7 @@ S = {
     "epochs": 2 if GRADING else 4,
     "repeat": 100 if GRADING else 300,
     "requests_per_client": 10 if GRADING else 40,
-    "grid_requests_per_client": 20 if GRADING else 60,
+    "grid_requests_per_client": 20 if GRADING else 30,
     "stream": 3_000 if GRADING else 20_000,
     "users": 50_000 if GRADING else 200_000,
     "http_repeat": 10 if GRADING else 30,
@@ -144,7 +144,8 @@ for name, sweep in sweeps.items():
     print(
         f"{name}: knee at batch {knee(sweep).batch_size}; highest throughput with a call under the "
         f"SLO: batch {best.batch_size} ({best.throughput_per_s:,.0f} items/s); cost per item "
-        f"{per_item_gain[name]:.1f}× lower at batch 64 than at batch 1"
+        f"{format_seconds(by_size[1].per_item_s)} at batch 1, "
+        f"{format_seconds(by_size[64].per_item_s)} at batch 64"
     )
 results["sweep"] = {name: [p.to_dict() for p in sweep] for name, sweep in sweeps.items()}
 results["per_item_gain_batch64"] = per_item_gain
@@ -382,9 +383,10 @@ results["batching_grid"] = {"slo_s": slo_tune_s, "rows": grid_rows}
 #
 # The hidden test checks the rule on tables where the largest batch, the lowest p99, the p50
 # column and the plain highest throughput each give another answer. Then it measures its own grid
-# on this machine (64 clients, a small PyTorch model, the SLO at the median p99 as here), serves your
-# choice again beside one-at-a-time serving, three times each, and requires at least 1.5× the
-# one-at-a-time median throughput, with the best of the three p99s within 3× the SLO.
+# on this machine (64 clients, a small PyTorch model, the SLO at the median p99 as here): your
+# choice must be one of its settings that met the SLO there, and, if it is not the setting the
+# rule picks, serve at least 80 % of that setting's throughput when both are served again
+# (three times each, medians).
 
 
 # %% nbgrader={"grade": false, "grade_id": "02_latency_slo", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -470,15 +472,20 @@ for _rows in ([], [_row(1, 0.0, 0.001, 0.02, 100.0)]):
     else:
         raise AssertionError("no row meets the SLO: ValueError expected")
 
-# on this machine: a linear layer served through labkit's DynamicBatcher, 64 closed-loop clients
+# on this machine: a small MLP served through labkit's DynamicBatcher, 64 closed-loop clients
 _gen = _torch.Generator().manual_seed(31)
-_W = _torch.randn(256, 2048, generator=_gen)
+_layers = []
+for _ in range(8):
+    _lin = _torch.nn.Linear(256, 256)
+    _torch.nn.init.normal_(_lin.weight, std=0.06, generator=_gen)
+    _layers += [_lin, _torch.nn.ReLU()]
+_net = _torch.nn.Sequential(*_layers).eval()
 _X = _torch.randn(64, 256, generator=_gen)
 
 
 def _model(_batch):
     with _torch.inference_mode():
-        return list(_torch.stack(_batch) @ _W)
+        return list(_net(_torch.stack(_batch)))
 
 
 def _measure(_b, _d):
@@ -498,15 +505,27 @@ _grid = [_row(_b, _d, *_measure(_b, _d)) for _b, _d in _settings]
 _slo = float(_np.median([_r["p99_s"] for _r in _grid]))
 _got = tuple(choose_batching([dict(_r) for _r in _grid], _slo))
 _mbs, _delay = int(_got[0]), float(_got[1])
-assert any(_b == _mbs and abs(_d - _delay) < 1e-12 for _b, _d in _settings), _got
-_base, _mine = [], []
-for _ in range(3):
-    _base.append(_measure(1, 0.0))
-    _mine.append(_measure(_mbs, _delay))
-_base_thr = float(_np.median([_m[2] for _m in _base]))
-_mine_thr = float(_np.median([_m[2] for _m in _mine]))
-assert _mine_thr >= 1.5 * _base_thr, (_got, _mine_thr, _base_thr)
-assert min(_m[1] for _m in _mine) <= 3 * _slo, (_got, [_m[1] for _m in _mine], _slo)
+_mine = [
+    _r
+    for _r in _grid
+    if _r["max_batch_size"] == _mbs and abs(_r["max_queue_delay_s"] - _delay) < 1e-12
+]
+assert len(_mine) == 1, ("not a measured setting", _got)
+assert _mine[0]["p99_s"] <= _slo, ("over the SLO where it was measured", _got, _mine[0], _slo)
+# the rule's own pick from the same grid; a different choice must serve nearly as much
+_meeting = [_r for _r in _grid if _r["p99_s"] <= _slo]
+_top = max(_r["throughput_per_s"] for _r in _meeting)
+_ref = min(
+    (_r for _r in _meeting if _r["throughput_per_s"] >= 0.95 * _top), key=lambda _r: _r["p99_s"]
+)
+_ref = (_ref["max_batch_size"], _ref["max_queue_delay_s"])
+if (_mbs, _delay) != _ref:
+    _thr_mine, _thr_ref = [], []
+    for _ in range(3):
+        _thr_mine.append(_measure(_mbs, _delay)[2])
+        _thr_ref.append(_measure(*_ref)[2])
+    _ratio = float(_np.median(_thr_mine)) / float(_np.median(_thr_ref))
+    assert _ratio >= 0.8, (_got, _ref, _ratio)
 ### END HIDDEN TESTS
 
 # %% [markdown]
@@ -1029,7 +1048,7 @@ results["network"] = [{"rtt_s": r, **res.to_dict()} for r, res in net_rows]
 share_40ms = net_rows[-1][1].network_s / net_rows[-1][1].client.median
 headline = {
     "model loaded per request: slowdown": f"{results['loading_slowdown_torch']:.0f}×",
-    "int8 cost per item, batch 64 vs batch 1": f"{per_item_gain['int8']:.1f}× lower",
+    "int8 cost per item, batch 1 / batch 64": f"{per_item_gain['int8']:.1f}×",
     "dynamic batching vs one at a time, 64 clients": f"{batching_gain:.1f}× throughput",
     "SLO-tuned batching vs one at a time, 64 clients": f"{slo_gain:.1f}× throughput",
     "tuned setting (max batch, delay)": str(tuned["your choice"]["setting"]),
@@ -1077,4 +1096,39 @@ for part in ("model", "serving"):
 # notebook's GPU rows if they were measured, or saying plainly that they were not.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "02_latency_answer", "locked": false, "points": 5, "schema_version": 3, "solution": true, "task": false}
-# MODEL ANSWER PLACEHOLDER
+# I measure before I change anything, because every cause has a different fix. First the
+# distribution — p50 and p99 against the SLO, not a mean: on the 2-core CPU this lab was written
+# on, the model's batch-1 p50 was about 140 µs and its p99 about 280 µs, and under background load
+# the tail reached milliseconds. Then a per-stage breakdown: for a batch of 64 requests
+# preprocessing was 60 % of the end-to-end time, and cProfile put 80 % of the Python time in one
+# per-element loop; vectorized, preprocessing went from ~7 ms to ~0.5 ms and the request path got
+# about 2× faster without touching the model. torch.profiler showed the model itself is its
+# matrix multiplies (`addmm`, ~90 %), so for the model I changed the runtime and the size: ONNX
+# Runtime ran batch 1 about 3× faster than torch eager with outputs equal to ~5e-6. For int8 I
+# wrote the quantized layer myself — symmetric per-channel int8 weights, dynamic asymmetric uint8
+# activations, an int32 accumulator, then the scales and the bias — and my MLP's logits matched
+# ONNX Runtime's `quantize_dynamic` exactly, with accuracy unchanged (83.9 %) and 4× smaller
+# weights. ORT's int8 was 1.9× faster than its fp32 at batch 1, while my NumPy version was 125×
+# slower than ORT's at batch 64: the speed comes from fused integer kernels, not from the scheme.
+# Unstructured pruning to 90 % zeros cost 11 points and no latency (dense kernels multiply zeros
+# too); structured pruning made batch 64 about 4× faster but cost 10 points; a distilled student
+# with 10× fewer weights was ~4× faster at batch 1 and reached 81 % against the teacher's 84 %,
+# where the same student trained on the scarce labels alone reached 53 %. On the serving side:
+# load the model once per process — loading it per request was over 100× slower — and batch
+# dynamically: with 64 concurrent clients on the int8 model, a 2 ms max delay gave 5.4× the
+# throughput of one-at-a-time serving. I chose the batcher setting from a measured grid against
+# a p99 target: max batch 32 with no delay served 6.4× the one-at-a-time throughput within the
+# SLO, while the largest batch with the longest delay (128, 8 ms) served under a third of that,
+# because with 64 clients a batch of 128 never fills and every request waits out the delay. Then
+# avoid work: on Zipf-skewed traffic an LRU cache holding 10 % of the keys answered 75 % of
+# requests and cut the mean latency about 4×, though the tail is still set by misses. Around the
+# model: overlapping 10 ms of I/O per request with asyncio raised throughput from ~90 to ~1,200
+# requests/s; a missing index made a feature lookup ~9 ms instead of 3 µs, and one `IN (...)` query
+# for 64 users was 1.7× faster than 64 queries even in-process (with a networked database each
+# query also pays a round trip). Finally the network: the client waits for round trip plus server
+# time, and at a 40 ms RTT the network was over 90 % of what the client saw, so for
+# latency-critical paths the model must run near the users — edge inference, regional replicas —
+# not behind a CDN, which caches responses and static assets and only helps repeated identical
+# requests. Hardware: this run was on a CPU-only machine, so I have no GPU figure; where the model
+# still dominates after all this, I would move it to a GPU with batching and measure the same rows
+# (the model notebook times torch and ONNX Runtime on CUDA when a GPU is present).
