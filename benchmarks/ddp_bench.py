@@ -14,12 +14,12 @@ Usage::
 
 from __future__ import annotations
 
-import os
 import statistics
 import time
 
 import torch
 
+from labkit.loadguard import guarded
 from labkit.training import format_bytes, run_ranks
 
 SETTINGS = {"one bucket per parameter": 1e-6, "1 MB buckets": 1.0, "default 25 MB": 25.0}
@@ -49,8 +49,8 @@ def _steps(rank: int, world_size: int, bucket_cap_mb: float) -> tuple[list[float
     return times, buckets, grad_bytes
 
 
+@guarded
 def main() -> None:
-    load_before = os.getloadavg()
     samples: dict[str, list[float]] = {name: [] for name in SETTINGS}
     shape: dict[str, tuple[int, int]] = {}
     for _ in range(ROUNDS):
@@ -58,10 +58,8 @@ def main() -> None:
             times, buckets, grad_bytes = run_ranks(_steps, WORLD, cap)[0]
             samples[name] += times
             shape[name] = (buckets, grad_bytes)
-    load_after = os.getloadavg()
     print(f"DDP on {WORLD} gloo processes, {LAYERS} × Linear({WIDTH}, {WIDTH}), batch {BATCH}; "
-          f"{ROUNDS} interleaved rounds × {STEPS} steps; {os.cpu_count()} CPUs; load average "
-          f"{load_before[0]:.1f} → {load_after[0]:.1f}")  # fmt: skip
+          f"{ROUNDS} interleaved rounds × {STEPS} steps")  # fmt: skip
     base = statistics.median(samples["one bucket per parameter"])
     print(
         f"{'setting':<26}{'buckets':>8}{'median step':>13}{'speed-up':>10}{'ring bytes/rank':>17}"

@@ -47,6 +47,7 @@ import torch
 from scipy.spatial.distance import cdist
 
 from labkit.drift import ADWIN, DDM, EDDM, PageHinkley, ks_per_feature, median_heuristic, mmd_test
+from labkit.loadguard import guarded
 from labkit.timing import benchmark, format_seconds
 
 
@@ -298,6 +299,7 @@ def print_table(rows: list[Row]) -> None:
             print("-" * (sum(widths) + 30))
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="small sizes (seconds)")

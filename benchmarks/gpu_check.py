@@ -47,6 +47,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from labkit.loadguard import guarded
 from labkit.timing import benchmark
 from labkit.training import (
     MLP,
@@ -455,6 +456,7 @@ def print_table(rows: list[Row]) -> None:
             print("-" * (sum(widths) + 6 + 30))
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Exercise every CUDA path of the course.")
     parser.add_argument("--smoke-cpu", action="store_true",

@@ -24,6 +24,7 @@ from pathlib import Path
 
 from labkit.grading import grade_class
 from labkit.grading._paths import course_root, lab_dirs
+from labkit.loadguard import guarded
 
 KINDS = ["correct", "partial", "correct", "broken-json", "partial", "correct", "blank", "partial"]
 
@@ -87,6 +88,7 @@ def generate(root: Path, n: int) -> dict[str, int]:
     return counts
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--submissions", type=int, default=40)

@@ -53,6 +53,7 @@ from labkit.inference import (
     quantize_int8,
     train_classifier,
 )
+from labkit.loadguard import guarded
 from labkit.timing import format_seconds
 
 SLO_S = 0.050  # p99 objective for the serving comparison: 50 ms per request
@@ -61,9 +62,8 @@ SLO_S = 0.050  # p99 objective for the serving comparison: 50 ms per request
 def _machine() -> str:
     import onnxruntime
 
-    load = ", ".join(f"{x:.1f}" for x in os.getloadavg())
     return (
-        f"{platform.machine()} {os.cpu_count()} CPUs (load average {load}), torch {torch.__version__}, "
+        f"{platform.machine()} {os.cpu_count()} CPUs, torch {torch.__version__}, "
         f"onnxruntime {onnxruntime.__version__}, Python {platform.python_version()}"
     )
 
@@ -88,6 +88,7 @@ def batch1(variants: dict, x1: torch.Tensor, rounds: int, repeat: int) -> dict[s
     return {name: statistics.median(values) for name, values in per_round.items()}
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true", help="smaller sizes (a smoke run)")

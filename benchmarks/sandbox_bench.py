@@ -26,12 +26,10 @@ import adversary as adv
 from labkit.grading import grade
 from labkit.grading._paths import course_root
 from labkit.grading.sandbox import probe
+from labkit.loadguard import guarded
 
 
-def _load() -> str:
-    return " ".join(f"{x:.1f}" for x in os.getloadavg())
-
-
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--labs", nargs="*", default=["00_orientation"])
@@ -43,7 +41,6 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     root = course_root()
     print(f"machine: {platform.machine()}, {os.cpu_count()} cores; sandbox: {status.detail}")
-    print(f"load average before: {_load()}")
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
         for lab in args.labs:
@@ -66,7 +63,7 @@ def main(argv: list[str] | None = None) -> int:
     widths = [max(len(str(r[i])) for r in [header, *rows]) for i in range(len(header))]
     for row in [header, *rows]:
         print("  ".join(str(c).ljust(w) for c, w in zip(row, widths, strict=True)))
-    print(f"load average after: {_load()} ({args.rounds} rounds, median)")
+    print(f"({args.rounds} rounds, median)")
     return 0
 
 

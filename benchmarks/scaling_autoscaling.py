@@ -14,6 +14,7 @@ import math
 import sys
 import time
 
+from labkit.loadguard import guarded
 from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
 from labkit.scaling.simulator import (
     ConcurrencyPolicy,
@@ -27,6 +28,7 @@ from labkit.scaling.simulator import (
 from labkit.scaling.traffic import peak_hour_profile
 
 
+@guarded
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--replica-rps", type=float, default=250.0)

@@ -21,11 +21,13 @@ import sys
 import tempfile
 
 from labkit.inference.cache import zipf_keys
+from labkit.loadguard import guarded
 from labkit.scaling.load import load_table, run_closed_loop, run_open_loop
 from labkit.scaling.process import ServiceProcess
 from labkit.scaling.traffic import poisson_schedule
 
 
+@guarded
 def main() -> int:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--users", type=int, default=5000)
@@ -83,10 +85,8 @@ def main() -> int:
                     label=f"{label}: {args.rate:.0f} rps",
                 )
             )
-    load = os.getloadavg()
     print(
-        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores, "
-        f"load average {load[0]:.1f}; model {info['users']} users x {info['items']} items x "
+        f"machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; model {info['users']} users x {info['items']} items x "
         f"dim {info['dim']}; cache off; {args.seconds:g} s per test"
     )
     print(load_table(results))

@@ -31,6 +31,7 @@ from pathlib import Path
 import torch
 
 from labkit.device import resolve
+from labkit.loadguard import guarded
 from labkit.training import (
     MLP,
     StallingDataset,
@@ -207,6 +208,7 @@ def bench_optimizer(dev: torch.device, big: bool) -> list[dict]:
     return results
 
 
+@guarded
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--device", default=None, help="cpu, cuda, ... (default: best available)")
@@ -217,8 +219,7 @@ def main(argv: list[str] | None = None) -> None:
     big = dev.type == "cuda"
     name = torch.cuda.get_device_name(dev) if dev.type == "cuda" else platform.processor() or "CPU"
     print(f"labkit lab 01 benchmark — {dev} ({name}), torch {torch.__version__}, "
-          f"{torch.get_num_threads()} threads; load average {os.getloadavg()[0]:.1f} "
-          f"on {os.cpu_count()} cores")  # fmt: skip
+          f"{torch.get_num_threads()} threads on {os.cpu_count()} cores")  # fmt: skip
     start = time.perf_counter()
     out = {
         "device": str(dev),
@@ -228,8 +229,7 @@ def main(argv: list[str] | None = None) -> None:
         "loader": bench_loader(dev, big),
         "optimizer": bench_optimizer(dev, big),
     }
-    print(f"\ntotal {time.perf_counter() - start:.0f} s; load average now "
-          f"{os.getloadavg()[0]:.1f} (other programs' load makes every row slower and noisier)")  # fmt: skip
+    print(f"\ntotal {time.perf_counter() - start:.0f} s")
     path = Path(args.out)
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(out, indent=2))
