@@ -8,6 +8,12 @@ whether both runs recorded identical scores.
 
     .venv/bin/python benchmarks/grading_bench.py                # 40 submissions
     .venv/bin/python benchmarks/grading_bench.py -n 10 --jobs 1 2 4
+    .venv/bin/python benchmarks/grading_bench.py --per-lab      # each lab's grading cost
+
+``--per-lab`` instead grades every lab's solution notebooks one after another with
+``labkit grade`` (sandbox as configured) and prints, per lab, the wall time and the CPU time of
+the grader and everything it started (kernels included): what one submission costs an
+instructor.
 """
 
 from __future__ import annotations
@@ -16,7 +22,9 @@ import argparse
 import copy
 import json
 import platform
+import resource
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -88,12 +96,42 @@ def generate(root: Path, n: int) -> dict[str, int]:
     return counts
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def per_lab() -> int:
+    """Wall and CPU seconds of `labkit grade` on each lab's solution notebooks."""
+    print(f"{'lab':<18}{'notebooks':>10}{'score':>12}{'wall s':>9}{'CPU s':>8}{'CPU/wall':>10}")
+    for lab in lab_dirs(course_root()):
+        notebooks = sorted(lab.glob("*.ipynb"))
+        wall = cpu = score = max_score = 0.0
+        for nb in notebooks:
+            cpu0, start = _children_cpu_s(), time.perf_counter()
+            done = subprocess.run(
+                [sys.executable, "-m", "labkit.cli", "grade", str(nb), "--json"],
+                capture_output=True, text=True, check=True,
+            )  # fmt: skip
+            wall += time.perf_counter() - start
+            cpu += _children_cpu_s() - cpu0
+            report = json.loads(done.stdout)
+            score += report["score"]
+            max_score += report["max_score"]
+        print(f"{lab.name:<18}{len(notebooks):>10}{f'{score:g}/{max_score:g}':>12}{wall:>9.1f}"
+              f"{cpu:>8.1f}{cpu / wall:>10.2f}")  # fmt: skip
+    return 0
+
+
 @guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-n", "--submissions", type=int, default=40)
     parser.add_argument("--jobs", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--per-lab", action="store_true", help="each lab's `labkit grade` cost")
     args = parser.parse_args(argv)
+    if args.per_lab:
+        return per_lab()
     rows = []
     with tempfile.TemporaryDirectory(prefix="labkit-grading-bench-") as tmp:
         tmp_path = Path(tmp)
