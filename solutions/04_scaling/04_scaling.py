@@ -603,13 +603,16 @@ RESULTS["admission"] = admission
 _ = plot_latency_timeline([ungated, gated])
 
 # %% [markdown]
-# Read the two rows together. Behind the bucket the replica never sees more than it can serve,
-# so its queue stays short and the p99 of accepted requests drops to the batch compute time;
-# goodput stays near the bucket's rate (90% of capacity) instead of 100%, the price of the
-# headroom. The bounded queue alone keeps more goodput but makes every accepted request wait
-# behind a full queue. A fixed rate limit needs the capacity to be known; an adaptive limit
-# (a concurrency limit tuned from measured latency, as Netflix's `concurrency-limits` does) finds
-# it as it goes.
+# Read the two rows together: goodput (answers with 200 per second, and as a share of the
+# capacity measured in section 2) and the p99 of the requests that were answered. Behind the
+# bucket the replica never receives much more than it can serve, so its queue stays short and
+# the bucket's rate (90% of capacity) caps goodput from above. With the bounded queue alone,
+# every accepted request waits behind a full queue, and the replica also spends CPU parsing,
+# queueing and refusing the requests it sheds — on a machine whose cores it shares with the load
+# generator, that work comes out of goodput. The plot shows each request's latency against its
+# send time for both. A fixed rate limit needs the capacity to be known; an adaptive limit (a
+# concurrency limit tuned from measured latency, as Netflix's `concurrency-limits` does) finds it
+# as it goes.
 #
 # ## 5. Capacity planning with Erlang C
 #
@@ -786,14 +789,20 @@ ax.legend(fontsize=8)
 fig.tight_layout()
 
 # %% [markdown]
-# Where the measured means fall against the two curves says what kind of server this is: the
-# closer to M/D/1, the less its service times vary. For such a server (CV < 1) Erlang C, which
-# assumes CV = 1, *overestimates* queueing: it is conservative. It is not conservative for
-# servers whose service times vary more than an exponential's (CV > 1: a mix of cache hits and
-# misses, garbage-collection pauses, long and short prompts): there it underestimates the wait.
-# Both models also leave out a fixed cost this measurement includes: the HTTP round trip and a
-# load generator sharing the CPU. Erlang C is a *planning* model; an open-loop test confirms the
-# plan.
+# The simulation checks the formula itself: it matches. The real server is another matter, and
+# the points above need not lie on either curve. The models describe only the server's queue;
+# the measurement adds what they leave out — the HTTP round trip, the client's own event loop
+# and two processes sharing two cores — as an offset that dominates at low load. And ρ is
+# computed from a capacity that a closed loop measured on the same cores, so where the load
+# generator is the limit, ρ is overstated and the points rise later than the curves. Read the
+# plot for how fast the measured latency climbs, not for the curve it sits on.
+#
+# Which model to plan with depends on how much service times vary. M/M/c assumes exponential
+# service (coefficient of variation CV = 1). For a server whose service times vary less
+# (CV < 1, as for a fixed-size matrix product) Erlang C *overestimates* queueing, so its sizes
+# are conservative; for one whose service times vary more (CV > 1: cache hits mixed with misses,
+# garbage-collection pauses, long and short inputs) it *underestimates* the wait, and its sizes
+# are too small. Erlang C is a planning model; an open-loop test confirms the plan.
 #
 # ## 6. The Kubernetes HPA's behavior, exactly
 #
