@@ -33,6 +33,7 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import numpy as np
+import onnx
 import torch
 
 from labkit.device import environment_report, resolve
@@ -114,7 +115,9 @@ results["model_accuracy"] = trained.accuracy
 # **Exercise 1 (2 points).** Write `latency_summary(times, batch_size=1)`: from per-call times in
 # seconds return a dict with keys `"p50"`, `"p90"`, `"p95"`, `"p99"` (NumPy's default, linear
 # interpolation), `"mean"`, and `"throughput_per_s"` = requests per second when calls run back
-# to back, each serving `batch_size` requests. Raise `ValueError` for an empty `times`.
+# to back, each serving `batch_size` requests. `times` may be a list, a tuple or a NumPy array;
+# the values may be Python or NumPy numbers. Raise `ValueError` for an empty `times`. The hidden
+# test compares with `np.percentile` on fresh samples of 1 to 4,097 times.
 
 
 # %% nbgrader={"grade": false, "grade_id": "02_latency_summary", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -769,6 +772,8 @@ def int8_mlp(x):
 
 
 int8_path = quantize_int8(onnx_path, workdir / "model_int8.onnx", per_channel=True)
+ops = [node.op_type for node in onnx.load(str(int8_path)).graph.node]
+print("ORT int8 graph, first layer:", " → ".join(ops[: ops.index("Relu") + 1]))
 fp32 = OrtSession(onnx_path, device="cpu", intra_op_num_threads=1)
 int8 = OrtSession(int8_path, device="cpu", intra_op_num_threads=1)
 x_test_np, y_test_np = data.x_test.numpy(), data.y_test.numpy()
@@ -828,7 +833,7 @@ results["int8"] = {
 # Your int8 MLP and ONNX Runtime's agree to float rounding (the `|Δ| ORT int8` column), far
 # below their common distance from float32: it is the same arithmetic — `DynamicQuantizeLinear`,
 # `MatMulInteger` accumulating in int32, then a multiply by the two scales and the bias add
-# (open the quantized graph with `onnx.load` to see those nodes). ONNX Runtime is much faster
+# (the first layer's nodes are printed above the table). ONNX Runtime is much faster
 # anyway because of *how* it runs that arithmetic: its integer GEMM (MLAS) is a blocked,
 # cache-aware kernel using SIMD integer multiply-add instructions, and it works on the packed int8
 # weights directly. NumPy has no BLAS for integers (its integer `@` is a generic loop), and each of
