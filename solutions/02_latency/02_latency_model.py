@@ -1045,16 +1045,16 @@ results_path.write_text(json.dumps(merged, indent=2, default=float))
 # %% [markdown] nbgrader={"grade": true, "grade_id": "02_latency_model_answer", "locked": false, "points": 3, "schema_version": 3, "solution": true, "task": false}
 # First I would check that the integer arithmetic runs in integer kernels. In this notebook my
 # own int8 MLP in NumPy and ONNX Runtime's `quantize_dynamic` model produced identical logits,
-# so the arithmetic was the same, yet ONNX Runtime was about 125× faster at batch 64: its
+# so the arithmetic was the same, yet ONNX Runtime was over 100× faster at batch 64: its
 # `MatMulInteger` is a blocked SIMD integer kernel on the packed int8 weights, while NumPy has no
 # integer BLAS and my layers copied the weights to int32 and built every intermediate array. So I
 # would look at the deployed graph's operators and the execution provider really loaded (a GPU
 # build silently falls back to the CPU; an int8 operator without a fast kernel on that hardware
-# is slower than fp32). With the right kernels int8 was 1.9× faster than fp32 at batch 1 here.
+# is slower than fp32). With the right kernels int8 was about 2× faster than fp32 at batch 1 here.
 # Second, I would check where the time goes: in this lab's request path the Python preprocessing
-# was 60 % of the end-to-end time for 64 requests, and no quantization can touch that; the stage
+# was more than half of the end-to-end time for 64 requests, and no quantization can touch that; the stage
 # breakdown and a profiler come before any model change. Third, accuracy and alternatives:
 # per-channel int8 kept the test accuracy at 83.9 % (unchanged), but that must be checked on held-out
 # data for every model; if int8 does not pay, a smaller model might: a distilled student with
-# 10× fewer weights was about 4× faster at batch 1 at 81 % accuracy against the teacher's 84 %,
+# 10× fewer weights was 3–4× faster at batch 1 at 81 % accuracy against the teacher's 84 %,
 # and structured pruning made batch 64 about 4× faster at a cost of 10 points.

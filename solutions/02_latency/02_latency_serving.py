@@ -1097,27 +1097,28 @@ for part in ("model", "serving"):
 # %% [markdown] nbgrader={"grade": true, "grade_id": "02_latency_answer", "locked": false, "points": 5, "schema_version": 3, "solution": true, "task": false}
 # I measure before I change anything, because every cause has a different fix. First the
 # distribution — p50 and p99 against the SLO, not a mean: on the 2-core CPU this lab was written
-# on, the model's batch-1 p50 was about 140 µs and its p99 about 280 µs, and under background load
+# on, the model's batch-1 p50 was 140–220 µs and its p99 about 300 µs, and under background load
 # the tail reached milliseconds. Then a per-stage breakdown: for a batch of 64 requests
-# preprocessing was 60 % of the end-to-end time, and cProfile put 80 % of the Python time in one
+# preprocessing was more than half of the end-to-end time, and cProfile put 80 % of the Python time in one
 # per-element loop; vectorized, preprocessing went from ~7 ms to ~0.5 ms and the request path got
-# about 2× faster without touching the model. torch.profiler showed the model itself is its
+# 2–6× faster (depending on the run) without touching the model. torch.profiler showed the model itself is its
 # matrix multiplies (`addmm`, ~90 %), so for the model I changed the runtime and the size: ONNX
-# Runtime ran batch 1 about 3× faster than torch eager with outputs equal to ~5e-6. For int8 I
+# Runtime ran batch 1 2–3× faster than torch eager with outputs equal to ~5e-6. For int8 I
 # wrote the quantized layer myself — symmetric per-channel int8 weights, dynamic asymmetric uint8
 # activations, an int32 accumulator, then the scales and the bias — and my MLP's logits matched
 # ONNX Runtime's `quantize_dynamic` exactly, with accuracy unchanged (83.9 %) and 4× smaller
-# weights. ORT's int8 was 1.9× faster than its fp32 at batch 1, while my NumPy version was 125×
-# slower than ORT's at batch 64: the speed comes from fused integer kernels, not from the scheme.
+# weights. ORT's int8 was about 2× faster than its fp32 at batch 1, while my NumPy version was
+# over 100× slower than ORT's at batch 64: the speed comes from fused integer kernels, not from the scheme.
 # Unstructured pruning to 90 % zeros cost 11 points and no latency (dense kernels multiply zeros
 # too); structured pruning made batch 64 about 4× faster but cost 10 points; a distilled student
-# with 10× fewer weights was ~4× faster at batch 1 and reached 81 % against the teacher's 84 %,
+# with 10× fewer weights was 3–4× faster at batch 1 and reached 81 % against the teacher's 84 %,
 # where the same student trained on the scarce labels alone reached 53 %. On the serving side:
-# load the model once per process — loading it per request was over 100× slower — and batch
-# dynamically: with 64 concurrent clients on the int8 model, a 2 ms max delay gave 5.4× the
+# load the model once per process — loading it per request was 50–120× slower — and batch
+# dynamically: with 64 concurrent clients on the int8 model, a 2 ms max delay gave 5–13× the
 # throughput of one-at-a-time serving. I chose the batcher setting from a measured grid against
-# a p99 target: max batch 32 with no delay served 6.4× the one-at-a-time throughput within the
-# SLO, while the largest batch with the longest delay (128, 8 ms) served under a third of that,
+# a p99 target: no queue delay and a max batch of 32 or 128 (the grid's pick varied by run) served
+# about 6× the one-at-a-time throughput within the SLO, while the largest batch with the longest
+# delay (128, 8 ms) served about a third of that,
 # because with 64 clients a batch of 128 never fills and every request waits out the delay. Then
 # avoid work: on Zipf-skewed traffic an LRU cache holding 10 % of the keys answered 75 % of
 # requests and cut the mean latency about 4×, though the tail is still set by misses. Around the
