@@ -795,7 +795,10 @@ for _budget, _seed in ((2.0, 40), (6.0, 41)):
 # %% [markdown]
 # The choice on held-out streams from the same recipe, next to two tempting shortcuts: the
 # lowest delay on the training streams regardless of the budget, and the fewest false alarms
-# regardless of delay.
+# regardless of delay. A rate of one or two per 10,000 rests on a handful of alarms, so compare
+# the held-out rate with the training one: a setting chosen just under the budget can land
+# above it on new streams (more training streams, or a budget with a margin, protect against
+# that — which is why the hidden test allows twice the budget).
 
 # %%
 check = {key: evaluate(settings[key], heldout, MAX_DELAY) for key in settings}
@@ -1125,8 +1128,8 @@ RESULTS.write_text(json.dumps(merged, indent=2, default=float))
 #
 # *"How do you detect data drift, concept drift and model drift? How do they differ?"*
 #
-# Answer as you would in an interview, from what you measured in this notebook (quote numbers
-# from section 5).
+# Answer as you would in an interview, from what you measured in this lab (quote numbers
+# from section 5, which also shows the first notebook's).
 #
 # **Mark scheme (5 points).**
 # 1 — defines the three: data drift = P(x) changes; concept drift = P(y | x) changes; model drift
@@ -1134,35 +1137,44 @@ RESULTS.write_text(json.dumps(merged, indent=2, default=float))
 # 1 — data drift: names per-feature tests (KS/χ²) *with* an effect size or distance (PSI,
 # Wasserstein), the multiple-testing correction, and a multivariate method (MMD or a domain
 # classifier) for joint changes — with a number from this notebook.
-# 1 — concept drift: error-rate detectors on a labelled stream (DDM/EDDM/ADWIN) judged by
-# detection delay and false alarms per 10,000 against an always-alarm baseline, quoting measured
-# figures; notes that inputs can be unchanged.
+# 1 — concept drift: error-rate detectors on a labelled stream (DDM/EDDM) or detectors on a score
+# (ADWIN, Page–Hinkley), judged by detection delay and false alarms per 10,000 together against
+# an always-alarm baseline, with the setting chosen under a false-alarm budget from measured
+# numbers (quoting them); notes that inputs can be unchanged and that label delay adds to
+# error-based delays.
 # 1 — model drift: realized metrics per chunk with alert bands from a reference period, and
 # label-free estimation (CBPE) when labels are delayed, including its blind spot (concept drift).
 # 1 — the response: retrain a challenger on recent labelled data and compare it with the champion
-# on held-out recent data before promoting, with the measured comparison.
+# on the same held-out recent rows with a paired test (McNemar: only the discordant rows count),
+# explaining why the unpaired comparison misleads, with the measured p-values.
 
 # %% [markdown] nbgrader={"grade": true, "grade_id": "03_drift_answer", "locked": false, "points": 5, "schema_version": 3, "solution": true, "task": false}
 # They are three different changes, so I watch them with three instruments. **Data drift** is a
 # change in the inputs, P(x): I compare each feature's recent batch with a reference — KS for
 # numeric features, χ² for categorical ones — and always report a distance next to the p-value,
-# because at scale everything is significant: here a 0.02-standard-deviation shift on 200,000 rows
-# gave a KS p-value far below 0.001 with D under 0.01. Across many features I correct for
-# multiple testing (uncorrected, 10 features gave roughly a 40 % false-alarm rate on drift-free
-# batches, Bonferroni about 5 %), and for changes in the joint distribution I use MMD or a domain
-# classifier — the correlation flip here was invisible to KS and obvious to MMD; building the
-# kernel once made the permutation test over a hundred times faster. **Concept drift** is a change
-# in P(y | x): the inputs can look identical, so I watch the model's errors with a streaming
-# detector. I pick one by delay and false alarms, not by one score: on a 10 %→25 % error step DDM
-# fired within a few hundred samples with almost no false alarms, EDDM fired but raised tens of
-# false alarms per 10,000 samples, and the always-alarm baseline shows why "zero delay, nothing
-# missed" means nothing alone. **Model drift** is the outcome — performance falls, whatever the
-# cause: I track accuracy, precision and recall per chunk against a band of mean ± 3σ from a
-# reference period. When labels are late I estimate performance from calibrated confidence
-# (CBPE): when the inputs crowded towards the decision boundary it followed the realized accuracy
-# down (about 0.72 estimated and realized) without a label, but it stayed above 0.8 under concept
-# drift while the realized accuracy fell below 0.6, so it complements labels, never replaces
-# them; with a long label delay an input-side detector such as ADWIN on a score alarms earlier
-# than DDM can. Finally I act: retrain a challenger on recent labelled data and promote it only
-# if it beats the champion on held-out recent data — here 0.80 against 0.58 accuracy after the
-# concept drift, far outside the noise.
+# because at scale everything is significant: here a 0.02-standard-deviation shift on 200,000
+# rows gave a KS p-value below 0.001 with D under 0.01. Across many features I correct for
+# multiple testing (uncorrected, 10 drift-free features raised a false alarm in about 43 % of
+# batches, Bonferroni about 3 %), and for changes in the joint distribution I use MMD with the
+# median-heuristic kernel width, or a domain classifier — the correlation flip here was invisible
+# to KS (p about 0.4) and obvious to MMD (p at the permutation floor), and building the kernel
+# once made the permutation test about 200 times faster. **Concept drift** is a change in
+# P(y | x): the inputs can look identical, so I watch the model's errors (DDM, EDDM) or a score
+# (ADWIN, Page–Hinkley) on a stream, and I judge a detector by delay and false alarms per 10,000
+# together — the always-alarm baseline has zero delay and 10,000 false alarms. I choose the
+# detector and its threshold from measurements under a false-alarm budget: at 2 per 10,000 the
+# fastest setting within budget was ADWIN with delta 0.2 (mean delay about 50 on the training
+# streams, about 42 with 0.8 false alarms per 10,000 on held-out ones); the lowest delay
+# regardless of budget picked Page–Hinkley with λ = 12 and about 100 false alarms per 10,000,
+# the fewest false alarms picked λ = 200 with a delay near 290. With late labels, every
+# error-based alarm comes later by the label delay. **Model drift** is the outcome — performance
+# falls, whatever the cause: I track accuracy per chunk against a band of mean ± 3σ from a
+# reference period, and when labels are late I estimate it from calibrated confidence (CBPE): it
+# followed harmful data drift (0.72 estimated, 0.72 realized) but stayed at 0.82 under concept
+# drift while the realized accuracy was 0.58, so it complements labels, never replaces them.
+# Finally I act: retrain a challenger and compare it with the champion **on the same recent
+# rows with a paired test**. After a small drift the challenger scored 0.809 against 0.782; the
+# unpaired comparison gave p = 0.13, McNemar's exact test on the 29 vs 56 discordant rows gave
+# p = 0.005, and over 100 fresh holdouts the paired test found the real improvement 50 % of the
+# time against 12 % for the unpaired one — the two models are wrong on mostly the same rows, and
+# only pairing removes that shared noise.
