@@ -460,8 +460,8 @@ for _big, _small in ((-0.0371, 0.0213), (0.0452, -0.0307)):
 ### END HIDDEN TESTS
 
 # %% [markdown]
-# Same model, same input, three runtimes settings: torch eager, ONNX Runtime with all graph
-# optimizations, and with none. ORT's `intra_op_num_threads` decides how many cores one operator
+# Same model, same input, five settings: torch eager, and ONNX Runtime with all graph
+# optimizations or none, each with one intra-op thread or ORT's default. ORT's `intra_op_num_threads` decides how many cores one operator
 # may use (0: one per physical core); at batch 1 the work is small and more threads can cost more
 # in synchronization than they save. The variants are timed in interleaved rounds so that a burst
 # of background load hits all of them alike.

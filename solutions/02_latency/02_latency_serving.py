@@ -83,7 +83,7 @@ S = {
     "users": 50_000 if GRADING else 200_000,
     "http_repeat": 10 if GRADING else 30,
 }
-SLO_S = 0.050  # the service's latency objective in sections 2 and 5: p99 ≤ 50 ms
+SLO_S = 0.050  # the service's latency objective in section 2: p99 ≤ 50 ms
 workdir = Path(tempfile.mkdtemp(prefix="lab02_"))
 results = {"device": str(device), "sizes": S, "slo_s": SLO_S}
 
@@ -269,7 +269,7 @@ for _case in range(40):
 # concurrent clients each send a request, wait for the answer and send the next, served one at a
 # time (`max_batch_size=1`, what a server without batching does) and then with dynamic batching.
 # The served model is the int8 session: the variant you would deploy after the model notebook
-# (fastest, same accuracy). How much cheaper an item gets at batch 64 than at batch 1 (printed
+# (fastest there, within a fraction of a point of fp32's accuracy). How much cheaper an item gets at batch 64 than at batch 1 (printed
 # under the sweeps above, for int8 and fp32) bounds what batching can gain.
 
 
@@ -786,8 +786,10 @@ results["cache"] = [
 ]
 
 # %% [markdown]
-# Even a cache of 1 % of the keys serves a large share of a Zipf stream; the mean falls with the
-# hit rate while p99 is still a miss. A cache helps the tail only when almost everything hits.
+# Even a cache of 1 % of the keys serves a large share of a Zipf stream (the hit rates above).
+# The tail is another matter: while more than 1 % of requests miss, p99 is a miss's latency, so a
+# cache helps the tail only when almost everything hits. At these sizes a hit saves tens of
+# microseconds, so on a busy machine noise can hide the mean's fall — compare the rows of one run.
 #
 # ## 5. Around the model
 #
