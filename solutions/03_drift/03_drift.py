@@ -241,10 +241,10 @@ for _bins, _a, _b in (
 # ## 2. Data drift in many features at once
 #
 # Testing d features at 5 % each raises a false alarm somewhere far more often than 5 % of the
-# time. Bonferroni tests each at 5 %/d (no false alarm anywhere, 95 % of the time); the
+# time. Bonferroni tests each at 5 %/d (no false alarm anywhere at least 95 % of the time); the
 # Benjamini–Hochberg FDR procedure bounds the expected share of false alarms among the flagged
 # features instead, and flags more when several features move. Here they are on the applicants,
-# and on 200 drift-free batches to count false alarms.
+# and on 200 drift-free batches (100 while graded) to count false alarms.
 #
 # Region is categorical — no ordering, so no KS: the χ² test of homogeneity compares the category
 # counts, with Cramér's V (0 to 1) as its effect size.
@@ -418,8 +418,11 @@ results["mmd_speedup"] = {
 # over all pairs i < j of the pooled sample, divided by 2), so the median pair sits at
 # exp(−1) ≈ 0.37. It is what `mmd2(x, y)` and `MMDDrift` use when no σ is given. Below, the same
 # correlation flip under σ from 1/100 to 100 times the heuristic: MMD² is largest near the
-# heuristic and falls by orders of magnitude on both sides; read off the p-values where the
-# test stops seeing the flip (200 permutations: the smallest possible p is 1/201 ≈ 0.005).
+# heuristic and falls by orders of magnitude on both sides. Read the p-values too (200
+# permutations: the smallest possible p is 1/201 ≈ 0.005): a large enough sample may still flag
+# the flip at a poor width — the statistic is tiny but so is its permutation spread — while at
+# the widest widths the test goes blind. How far the p-values move depends on the sample size,
+# so compare the rows of your run rather than expecting a fixed cut-off.
 
 # %%
 sigma_med = median_heuristic(joint_ref, joint_cur)

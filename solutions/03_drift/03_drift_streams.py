@@ -77,13 +77,15 @@ print(f"device {device}; first notebook's results {'found' if first else 'not fo
 # changes, so only the model's errors reveal it. DDM (Gama et al. 2004) watches the running error
 # rate p (the mean of the 0/1 errors so far, p ← p + (e − p)/n) and its standard deviation
 # s = sqrt(p(1 − p)/n) (`math` is imported above). Once more than `warm_start` values have been
-# seen it remembers the point where p + s was lowest (p_min, s_min); it warns when
+# seen it remembers the point where p + s was lowest (p_min, s_min; both start at +∞, so the
+# first value after the warm-up sets them); it warns when
 # p + s > p_min + `warning_threshold`·s_min and flags drift when
 # p + s > p_min + `drift_threshold`·s_min, then starts over on the next value.
 #
 # **Exercise 4 (3 points).** Complete `SimpleDDM`: `update(error)` takes 1 (wrong) or 0 (right),
 # updates the state and returns `self`; `drift_detected` and `warning_detected` describe the last
-# value. Details that matter: the minimum is updated when p + s ≤ p_min + s_min (ties count),
+# value (so a warning goes away once p + s falls back under the warning level). Details that
+# matter: the minimum is updated when p + s ≤ p_min + s_min (ties count),
 # before the two comparisons; drift clears the warning; the update after a drift begins with a
 # reset; nothing is flagged while n ≤ warm_start. The tests compare every flag, value by value,
 # with river's `DDM` on streams of up to 5,000 errors, for the default and other thresholds.
