@@ -136,7 +136,8 @@ RESULTS["cold_start"] = cold.to_dict()
 # sorted 1-D float NumPy array holding every arrival in `[0, duration_s)` (possibly none). The
 # same seed must give the same schedule; different seeds, different ones. The test checks the
 # gaps against the exponential distribution and the counts against the Poisson distribution
-# (mean = variance = `rate × duration_s`), for rates from 0.001 to 4,000 per second.
+# (mean = variance = `rate × duration_s`), for rates from 0.001 to 4,000 per second; it passes
+# only positive rates and durations (what you do with others is up to you).
 
 
 # %% nbgrader={"grade": false, "grade_id": "04_scaling_poisson", "locked": false, "schema_version": 3, "solution": true, "task": false}
@@ -234,13 +235,15 @@ _ = plot_latency_timeline(runs[-1:])
 # - `mean_queue_wait_s`: the mean of `labkit_queue_wait_seconds` (observed once per request);
 # - `mean_compute_s`: the mean of `labkit_batch_compute_seconds` — model time **per batch**
 #   (observed once per batch; do not spread it over the batch's requests);
-# - `shed_fraction`: 503 responses over all responses of `endpoint="/recommend"` in
-#   `labkit_requests_total` (other endpoints do not count; 0.0 when there are none);
+# - `shed_fraction`: 503 responses (label `status="503"`) over all responses of
+#   `endpoint="/recommend"` in `labkit_requests_total` (other endpoints do not count; 0.0 when
+#   there are none);
 # - `verdict`, a string: `"overloaded"` when `shed_fraction > 0.01` (exactly 1% is not), else
 #   `"queueing"` when the mean queue wait is strictly greater than the mean compute time per
 #   batch, else `"compute"`.
 #
-# A histogram with no observations has mean 0.0. The numbers may be any real numbers (NumPy
+# A histogram with no observations has mean 0.0 (`labkit.scaling.metrics.histogram_mean` returns
+# NaN there, so check the count if you use it). The numbers may be any real numbers (NumPy
 # scalars too); the test builds metrics with `prometheus_client` whose batches hold different
 # numbers of requests, and puts values exactly on both thresholds.
 
@@ -1175,7 +1178,7 @@ from labkit.scaling.simulator import (
 )
 from labkit.scaling.traffic import peak_hour_profile
 
-PEAK_RPS = 20 * CAPACITY  # the regular evening peak needs about 20 replicas
+PEAK_RPS = 20 * CAPACITY  # the evening peak: 20 replicas' worth at 100% utilization
 hours = 4 if GRADING else 24
 start_hour = 17 if GRADING else 0
 day = peak_hour_profile(peak_rps=PEAK_RPS, duration_s=hours * 3600, start_hour=start_hour, seed=0)
