@@ -2,7 +2,7 @@
 
 Three comparisons, each measured in this one run and printed as a table:
 
-1. **MMD permutation test**, n = m = 2,000, d = 32, 1,000 permutations (the issue's sizes):
+1. **MMD permutation test**, n = m = 2,000, d = 32, 1,000 permutations:
    ``labkit.drift.mmd_test`` (kernel matrix built once, permutations as batched matrix products)
    against (a) the straightforward implementation that recomputes the statistic — pairwise
    distances and kernel — for every permutation, and (b) the approach of alibi-detect's PyTorch

@@ -16,7 +16,7 @@
    ~3× from batch 1 to its best batch on a 2-core CPU, int8's ~5×, which bounds what batching
    can gain.
 
-Targets (issue 4): ORT ≥ 1.5× eager; int8 ≥ 1.3× ORT fp32 with ≤ 1 point accuracy loss; dynamic
+Targets: ORT ≥ 1.5× eager; int8 ≥ 1.3× ORT fp32 with ≤ 1 point accuracy loss; dynamic
 batching ≥ 4× the throughput of one-at-a-time serving at 64 clients with p99 under the SLO.
 
 Usage::
@@ -239,7 +239,7 @@ def main(argv: list[str] | None = None) -> int:
             p99 <= SLO_S,
         ),
     ]
-    print("\n3. Against the issue's targets")
+    print("\n3. Against the targets")
     for what, got, target, met in checks:
         print(f"   {what:<50}{got:>14}  target {target:<14}{'met' if met else 'NOT MET'}")
     print(f"\n{time.perf_counter() - start:.0f} s")

@@ -32,6 +32,6 @@ def test_benchmark_quick_run_prints_the_table(tmp_path, capsys):
     out = tmp_path / "figures.json"
     assert _load("latency_bench").main(["--quick", "--json", str(out)]) == 0
     text = capsys.readouterr().out
-    for needle in ("ORT fp32", "ORT int8", "dynamic batching", "Against the issue's targets"):
+    for needle in ("ORT fp32", "ORT int8", "dynamic batching", "Against the targets"):
         assert needle in text
     assert out.read_text().count('"met"') == 5
