@@ -24,6 +24,7 @@ from nbclient.exceptions import CellExecutionError
 from labkit.grading._paths import course_root, lab_dirs
 
 sys.path.insert(0, str(Path(__file__).parent))
+import adversary as adv
 from mistakes import Case
 
 ROOT = course_root()
@@ -35,24 +36,12 @@ LABS = {
 }
 
 
-def _meta(cell) -> dict:
-    return cell.get("metadata", {}).get("nbgrader", {})
-
-
 def _exercises(nb) -> dict[str, tuple[int, list[int]]]:
     """Solution grade_id -> (its cell index, the indices of the test cells after it)."""
-    found: dict[str, tuple[int, list[int]]] = {}
-    current = None
-    for i, cell in enumerate(nb.cells):
-        meta = _meta(cell)
-        if cell.cell_type != "code" or not meta:
-            continue
-        if meta.get("solution"):
-            current = meta["grade_id"]
-            found[current] = (i, [])
-        elif meta.get("grade") and current is not None:
-            found[current][1].append(i)
-    return found
+    return {
+        ex.grade_id: (adv._index(nb, ex.grade_id), [adv._index(nb, t.grade_id) for t in ex.tests])
+        for ex in adv.exercises(nb)
+    }
 
 
 def _failure(client: NotebookClient, source: str, index: int) -> str | None:
