@@ -10,14 +10,15 @@ compares them on a day of traffic (:mod:`~labkit.scaling.simulator`); M/M/c capa
 (:mod:`~labkit.scaling.queueing`); and the cold-start side of serverless
 (:mod:`~labkit.scaling.serverless`).
 
-Names are imported on first use (PEP 562), so ``python -m labkit.scaling.serve`` and the
+Names are imported on first use (PEP 562, :mod:`labkit._lazy`), so ``python -m labkit.scaling.serve`` and the
 queueing or HPA functions start without loading PyTorch until something needs it.
 """
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from labkit._lazy import exports
 
 if TYPE_CHECKING:
     from labkit.scaling import hpa, queueing
@@ -65,56 +66,55 @@ if TYPE_CHECKING:
         profile_schedule,
     )
 
-# public name -> (module, attribute); attribute None means the module itself
-_EXPORTS: dict[str, tuple[str, str | None]] = {
-    "Autoscaler": ("labkit.scaling.hpa", "Autoscaler"),
-    "Behavior": ("labkit.scaling.hpa", "Behavior"),
-    "ColdStart": ("labkit.scaling.serverless", "ColdStart"),
-    "ConcurrencyAutoscaler": ("labkit.scaling.concurrency", "ConcurrencyAutoscaler"),
-    "ConcurrencyPolicy": ("labkit.scaling.policies", "ConcurrencyPolicy"),
-    "constant_schedule": ("labkit.scaling.traffic", "constant_schedule"),
-    "create_app": ("labkit.scaling.service", "create_app"),
-    "desired_replicas": ("labkit.scaling.hpa", "desired_replicas"),
-    "erlang_c": ("labkit.scaling.queueing", "erlang_c"),
-    "histogram_quantile": ("labkit.scaling.metrics", "histogram_quantile"),
-    "hpa": ("labkit.scaling.hpa", None),
-    "HPAPolicy": ("labkit.scaling.policies", "HPAPolicy"),
-    "Interactions": ("labkit.scaling.data", "Interactions"),
-    "load_table": ("labkit.scaling.load", "load_table"),
-    "LoadResult": ("labkit.scaling.load", "LoadResult"),
-    "make_interactions": ("labkit.scaling.data", "make_interactions"),
-    "measure_cold_start": ("labkit.scaling.serverless", "measure_cold_start"),
-    "mmc": ("labkit.scaling.queueing", "mmc"),
-    "parse_metrics": ("labkit.scaling.metrics", "parse_metrics"),
-    "peak_hour_profile": ("labkit.scaling.traffic", "peak_hour_profile"),
-    "PodMetric": ("labkit.scaling.hpa", "PodMetric"),
-    "poisson_schedule": ("labkit.scaling.traffic", "poisson_schedule"),
-    "PoolConfig": ("labkit.scaling.simulator", "PoolConfig"),
-    "PopularityRecommender": ("labkit.scaling.recommender", "PopularityRecommender"),
-    "profile_schedule": ("labkit.scaling.traffic", "profile_schedule"),
-    "queueing": ("labkit.scaling.queueing", None),
-    "QueueStats": ("labkit.scaling.queueing", "QueueStats"),
-    "recall_at_k": ("labkit.scaling.recommender", "recall_at_k"),
-    "Recommender": ("labkit.scaling.recommender", "Recommender"),
-    "Registry": ("labkit.scaling.metrics", "Registry"),
-    "resource_replicas": ("labkit.scaling.hpa", "resource_replicas"),
-    "results_table": ("labkit.scaling.simulator", "results_table"),
-    "run_closed_loop": ("labkit.scaling.load", "run_closed_loop"),
-    "run_open_loop": ("labkit.scaling.load", "run_open_loop"),
-    "scale_to_zero": ("labkit.scaling.serverless", "scale_to_zero"),
-    "ScalingPolicy": ("labkit.scaling.hpa", "ScalingPolicy"),
-    "ScalingRules": ("labkit.scaling.hpa", "ScalingRules"),
-    "ScheduledPolicy": ("labkit.scaling.policies", "ScheduledPolicy"),
-    "ScheduledScaler": ("labkit.scaling.concurrency", "ScheduledScaler"),
-    "servers_for_wait": ("labkit.scaling.queueing", "servers_for_wait"),
-    "ServiceConfig": ("labkit.scaling.service", "ServiceConfig"),
-    "ServiceProcess": ("labkit.scaling.process", "ServiceProcess"),
-    "simulate": ("labkit.scaling.simulator", "simulate"),
-    "simulate_mmc": ("labkit.scaling.simulator", "simulate_mmc"),
-    "SimulationResult": ("labkit.scaling.simulator", "SimulationResult"),
-    "StaticPolicy": ("labkit.scaling.policies", "StaticPolicy"),
-    "TrafficProfile": ("labkit.scaling.traffic", "TrafficProfile"),
-    "train_mf": ("labkit.scaling.recommender", "train_mf"),
+_EXPORTS = {
+    "Autoscaler": "labkit.scaling.hpa",
+    "Behavior": "labkit.scaling.hpa",
+    "ColdStart": "labkit.scaling.serverless",
+    "ConcurrencyAutoscaler": "labkit.scaling.concurrency",
+    "ConcurrencyPolicy": "labkit.scaling.policies",
+    "constant_schedule": "labkit.scaling.traffic",
+    "create_app": "labkit.scaling.service",
+    "desired_replicas": "labkit.scaling.hpa",
+    "erlang_c": "labkit.scaling.queueing",
+    "histogram_quantile": "labkit.scaling.metrics",
+    "hpa": "labkit.scaling.hpa",
+    "HPAPolicy": "labkit.scaling.policies",
+    "Interactions": "labkit.scaling.data",
+    "load_table": "labkit.scaling.load",
+    "LoadResult": "labkit.scaling.load",
+    "make_interactions": "labkit.scaling.data",
+    "measure_cold_start": "labkit.scaling.serverless",
+    "mmc": "labkit.scaling.queueing",
+    "parse_metrics": "labkit.scaling.metrics",
+    "peak_hour_profile": "labkit.scaling.traffic",
+    "PodMetric": "labkit.scaling.hpa",
+    "poisson_schedule": "labkit.scaling.traffic",
+    "PoolConfig": "labkit.scaling.simulator",
+    "PopularityRecommender": "labkit.scaling.recommender",
+    "profile_schedule": "labkit.scaling.traffic",
+    "queueing": "labkit.scaling.queueing",
+    "QueueStats": "labkit.scaling.queueing",
+    "recall_at_k": "labkit.scaling.recommender",
+    "Recommender": "labkit.scaling.recommender",
+    "Registry": "labkit.scaling.metrics",
+    "resource_replicas": "labkit.scaling.hpa",
+    "results_table": "labkit.scaling.simulator",
+    "run_closed_loop": "labkit.scaling.load",
+    "run_open_loop": "labkit.scaling.load",
+    "scale_to_zero": "labkit.scaling.serverless",
+    "ScalingPolicy": "labkit.scaling.hpa",
+    "ScalingRules": "labkit.scaling.hpa",
+    "ScheduledPolicy": "labkit.scaling.policies",
+    "ScheduledScaler": "labkit.scaling.concurrency",
+    "servers_for_wait": "labkit.scaling.queueing",
+    "ServiceConfig": "labkit.scaling.service",
+    "ServiceProcess": "labkit.scaling.process",
+    "simulate": "labkit.scaling.simulator",
+    "simulate_mmc": "labkit.scaling.simulator",
+    "SimulationResult": "labkit.scaling.simulator",
+    "StaticPolicy": "labkit.scaling.policies",
+    "TrafficProfile": "labkit.scaling.traffic",
+    "train_mf": "labkit.scaling.recommender",
 }
 
 __all__ = [
@@ -169,17 +169,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    try:
-        module, attribute = _EXPORTS[name]
-    except KeyError:
-        raise AttributeError(f"module 'labkit.scaling' has no attribute {name!r}") from None
-    value = importlib.import_module(module)
-    if attribute is not None:
-        value = getattr(value, attribute)
-    globals()[name] = value  # later lookups skip this function
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = exports(__name__, _EXPORTS)
