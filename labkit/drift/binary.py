@@ -13,15 +13,6 @@ and drift for drift, with the same running-mean arithmetic (checked against rive
   ``warm_start`` errors have been seen, drift when (p' + 2s') / max < ``beta``, warning below
   ``alpha``. Errors that come closer together are what it reacts to, so gradual drift shows
   earlier than in DDM, at the price of more false alarms.
-
-Examples
---------
->>> import random
->>> rng = random.Random(42)
->>> stream = rng.choices([0, 1], k=1000) + rng.choices([0, 1], k=1000, weights=[0.3, 0.7])
->>> ddm = DDM()
->>> [i for i, e in enumerate(stream) if ddm.update(e).drift_detected]
-[1334]
 """
 
 from __future__ import annotations
@@ -29,13 +20,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from labkit.drift._checks import check_float, check_int
-from labkit.drift._streaming import StreamingDetector, binary_value
+from labkit._validate import check_int, check_real
+from labkit.drift.base import BinaryDriftDetector, WarningMixin
 
 __all__ = ["DDM", "EDDM"]
 
 
-class DDM(StreamingDetector):
+class DDM(WarningMixin, BinaryDriftDetector):
     """Drift Detection Method on a 0/1 error stream.
 
     Parameters
@@ -45,31 +36,34 @@ class DDM(StreamingDetector):
     warning_threshold, drift_threshold
         Warning (drift) when p + s exceeds p_min + threshold · s_min; the defaults 2 and 3
         correspond to roughly 95 % and 99 % confidence.
-    """
 
-    _params = ("warm_start", "warning_threshold", "drift_threshold")
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(42)
+    >>> stream = rng.choices([0, 1], k=1000) + rng.choices([0, 1], k=1000, weights=[0.3, 0.7])
+    >>> ddm = DDM()
+    >>> [i for i, e in enumerate(stream) if ddm.update(e).drift_detected]
+    [1334]
+    >>> ddm
+    DDM(warm_start=30, warning_threshold=2.0, drift_threshold=3.0)
+    """
 
     def __init__(
         self, warm_start: int = 30, warning_threshold: float = 2.0, drift_threshold: float = 3.0
     ) -> None:
-        self.warm_start = check_int(warm_start, "warm_start", 0)
-        self.warning_threshold = check_float(warning_threshold, "warning_threshold", 0.0)
-        self.drift_threshold = check_float(drift_threshold, "drift_threshold", 0.0)
-        self.reset()
+        self.warm_start = check_int(warm_start, "warm_start", min_val=0)
+        self.warning_threshold = check_real(warning_threshold, "warning_threshold", min_val=0.0)
+        self.drift_threshold = check_real(drift_threshold, "drift_threshold", min_val=0.0)
+        self._reset()
 
-    def reset(self) -> None:
-        super().reset()
-        self._warning_detected = False
+    def _reset(self) -> None:
+        super()._reset()
         self._n = 0.0
         self._p = 0.0
         self._p_min = math.inf
         self._s_min = math.inf
         self._ps_min = math.inf
-
-    @property
-    def warning_detected(self) -> bool:
-        """Whether the last value put the detector in its warning zone."""
-        return self._warning_detected
 
     @property
     def error_rate(self) -> float:
@@ -78,9 +72,9 @@ class DDM(StreamingDetector):
 
     def update(self, x: Any) -> DDM:
         """Feed one outcome: 1 (or True) for an error, 0 for a correct prediction."""
-        error = x if type(x) is int and (x == 0 or x == 1) else binary_value(x, "DDM")
+        error = x if type(x) is int and (x == 0 or x == 1) else self._binary(x)
         if self._drift_detected:
-            self.reset()
+            self._reset()
         # Same running-mean update as river.stats.Mean, so p is bit-identical.
         self._n += 1.0
         self._p += (1.0 / self._n) * (error - self._p)
@@ -97,7 +91,7 @@ class DDM(StreamingDetector):
         return self
 
 
-class EDDM(StreamingDetector):
+class EDDM(WarningMixin, BinaryDriftDetector):
     """Early Drift Detection Method on a 0/1 error stream.
 
     Parameters
@@ -108,23 +102,35 @@ class EDDM(StreamingDetector):
         Warning when the distance statistic falls below ``alpha`` times its maximum.
     beta
         Drift when it falls below ``beta`` times its maximum; 0 < beta <= alpha <= 1.
+
+    ``warning_detected`` stays set until an error lifts the statistic above ``alpha`` again.
+
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(0)
+    >>> before = rng.choices([0, 1], k=1000, weights=[0.97, 0.03])      # 3 % errors
+    >>> after = rng.choices([0, 1], k=1000, weights=[0.7, 0.3])         # 30 % from index 1000
+    >>> eddm = EDDM()
+    >>> drifts = [i for i, e in enumerate(before + after) if eddm.update(e).drift_detected]
+    >>> drifts[:3]
+    [1002, 1078, 1186]
     """
 
-    _params = ("warm_start", "alpha", "beta")
-
     def __init__(self, warm_start: int = 30, alpha: float = 0.95, beta: float = 0.9) -> None:
-        self.warm_start = check_int(warm_start, "warm_start", 0)
-        self.alpha = check_float(alpha, "alpha", 0.0, 1.0, low_open=True)
-        self.beta = check_float(beta, "beta", 0.0, 1.0, low_open=True)
+        self.warm_start = check_int(warm_start, "warm_start", min_val=0)
+        self.alpha = check_real(
+            alpha, "alpha", min_val=0.0, max_val=1.0, include_boundaries="right"
+        )
+        self.beta = check_real(beta, "beta", min_val=0.0, max_val=1.0, include_boundaries="right")
         if self.beta > self.alpha:
             raise ValueError(
                 f"beta (drift level, {beta!r}) must be <= alpha (warning level, {alpha!r})"
             )
-        self.reset()
+        self._reset()
 
-    def reset(self) -> None:
-        super().reset()
-        self._warning_detected = False
+    def _reset(self) -> None:
+        super()._reset()
         self._n = 0
         self._last_error = 0
         self._n_errors = 0
@@ -134,16 +140,11 @@ class EDDM(StreamingDetector):
         self._ssd = 0.0
         self._p2s_max = -1.0
 
-    @property
-    def warning_detected(self) -> bool:
-        """Whether the detector is in its warning zone (kept until an error says otherwise)."""
-        return self._warning_detected
-
     def update(self, x: Any) -> EDDM:
         """Feed one outcome: 1 (or True) for an error, 0 for a correct prediction."""
-        error = x if type(x) is int and (x == 0 or x == 1) else binary_value(x, "EDDM")
+        error = x if type(x) is int and (x == 0 or x == 1) else self._binary(x)
         if self._drift_detected:
-            self.reset()
+            self._reset()
         self._n += 1
         if error:
             self._n_errors += 1

@@ -28,8 +28,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.drift._checks import check_choice, check_float, check_int
-from labkit.drift._streaming import StreamingDetector
+from labkit._validate import check_choice, check_int, check_real
+from labkit.drift.base import DriftDetector, WarningMixin
 
 __all__ = [
     "AlwaysAlarm",
@@ -78,12 +78,12 @@ def _concept_index(
 def _validate(
     n: int, change_points: Iterable[int], kind: str, width: int
 ) -> tuple[int, tuple[int, ...], str, int]:
-    n = check_int(n, "n", 2)
-    cps = tuple(check_int(c, "change_points[i]", 1, n - 1) for c in change_points)
+    n = check_int(n, "n", min_val=2)
+    cps = tuple(check_int(c, "change_points[i]", min_val=1, max_val=n - 1) for c in change_points)
     if list(cps) != sorted(set(cps)):
         raise ValueError(f"change_points must be strictly increasing, got {cps}")
     kind = check_choice(kind, "kind", ("abrupt", "gradual"))
-    width = check_int(width, "width", 1)
+    width = check_int(width, "width", min_val=1)
     return n, cps, kind, width
 
 
@@ -98,8 +98,8 @@ def mean_shift_stream(
 ) -> Stream:
     """Gaussian values whose mean rises by ``shift`` at every change point (for ADWIN, PH)."""
     n, cps, kind, width = _validate(n, change_points, kind, width)
-    shift = check_float(shift, "shift")
-    noise = check_float(noise, "noise", 0.0)
+    shift = check_real(shift, "shift")
+    noise = check_real(noise, "noise", min_val=0.0)
     rng = np.random.default_rng(seed)
     concept = _concept_index(n, cps, kind, width, rng)
     return Stream(shift * concept + noise * rng.standard_normal(n), cps, kind)
@@ -115,7 +115,9 @@ def error_stream(
 ) -> Stream:
     """0/1 model errors whose rate steps through ``error_rates`` (for DDM, EDDM)."""
     n, cps, kind, width = _validate(n, change_points, kind, width)
-    rates = np.array([check_float(r, "error_rates[i]", 0.0, 1.0) for r in error_rates])
+    rates = np.array(
+        [check_real(r, "error_rates[i]", min_val=0.0, max_val=1.0) for r in error_rates]
+    )
     if rates.size != len(cps) + 1:
         raise ValueError(
             f"error_rates needs one rate per segment: {len(cps) + 1} for {len(cps)} change "
@@ -134,10 +136,13 @@ class Detections:
     warnings: tuple[int, ...] = ()
 
 
-def detect(detector: StreamingDetector, values: Iterable[Any]) -> Detections:
-    """Run ``detector`` over ``values``; collect the indices of drifts and warnings."""
+def detect(detector: DriftDetector, values: Iterable[Any]) -> Detections:
+    """Run ``detector`` over ``values``; collect the indices of drifts and warnings.
+
+    Warnings are collected from detectors that have them (:class:`~labkit.drift.base.WarningMixin`).
+    """
     drifts, warnings = [], []
-    has_warning = hasattr(detector, "warning_detected")
+    has_warning = isinstance(detector, WarningMixin)
     for i, v in enumerate(values.tolist() if isinstance(values, np.ndarray) else values):
         detector.update(v)
         if detector.drift_detected:
@@ -147,7 +152,7 @@ def detect(detector: StreamingDetector, values: Iterable[Any]) -> Detections:
     return Detections(tuple(drifts), tuple(warnings))
 
 
-class AlwaysAlarm(StreamingDetector):
+class AlwaysAlarm(DriftDetector):
     """Baseline that flags drift on every sample: zero delay, nothing missed, useless."""
 
     def update(self, x: Any) -> AlwaysAlarm:
@@ -183,8 +188,8 @@ def score_detections(
     drifts: Iterable[int], change_points: Iterable[int], n_samples: int, max_delay: int
 ) -> DetectionScore:
     """Score alarm indices against known change points (rule in the module docstring)."""
-    n_samples = check_int(n_samples, "n_samples", 1)
-    max_delay = check_int(max_delay, "max_delay", 1)
+    n_samples = check_int(n_samples, "n_samples", min_val=1)
+    max_delay = check_int(max_delay, "max_delay", min_val=1)
     alarms = sorted(int(d) for d in drifts)
     cps = sorted(int(c) for c in change_points)
     matched: set[int] = set()
@@ -222,7 +227,7 @@ def _summarize(
 
 
 def evaluate_detector(
-    make_detector: Callable[[], StreamingDetector], streams: Iterable[Stream], max_delay: int = 1000
+    make_detector: Callable[[], DriftDetector], streams: Iterable[Stream], max_delay: int = 1000
 ) -> DetectionScore:
     """Run a fresh detector (``make_detector()``) on each stream and pool the scores."""
     n = changes = false_alarms = alarms = 0

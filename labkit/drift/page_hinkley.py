@@ -9,15 +9,6 @@ and drift when Uₜ − min U > ``threshold`` (mode "up"), max L − Lₜ > ``th
 either ("both"), once ``min_instances`` values have been seen. ``alpha`` < 1 slowly forgets
 old deviations; ``delta`` is the change magnitude tolerated without alarm. It watches any real
 signal: a feature, a model score, a loss, a latency.
-
-Examples
---------
->>> import random
->>> rng = random.Random(12345)
->>> stream = rng.choices([0, 1], k=1000) + rng.choices(range(4, 8), k=1000)
->>> ph = PageHinkley()
->>> [i for i, v in enumerate(stream) if ph.update(v).drift_detected]
-[1006]
 """
 
 from __future__ import annotations
@@ -25,13 +16,13 @@ from __future__ import annotations
 import math
 from typing import Any
 
-from labkit.drift._checks import check_choice, check_float, check_int
-from labkit.drift._streaming import StreamingDetector, real_value
+from labkit._validate import check_choice, check_int, check_real
+from labkit.drift.base import DriftDetector, real_value
 
 __all__ = ["PageHinkley"]
 
 
-class PageHinkley(StreamingDetector):
+class PageHinkley(DriftDetector):
     """Page–Hinkley change detector for a stream of real numbers.
 
     Parameters
@@ -46,9 +37,18 @@ class PageHinkley(StreamingDetector):
         Forgetting factor in (0, 1].
     mode
         ``"up"`` (increases only), ``"down"`` (decreases only) or ``"both"``.
-    """
 
-    _params = ("min_instances", "delta", "threshold", "alpha", "mode")
+    Examples
+    --------
+    >>> import random
+    >>> rng = random.Random(12345)
+    >>> stream = rng.choices([0, 1], k=1000) + rng.choices(range(4, 8), k=1000)
+    >>> ph = PageHinkley()
+    >>> [i for i, v in enumerate(stream) if ph.update(v).drift_detected]
+    [1006]
+    >>> ph.clone({"mode": "down"})
+    PageHinkley(min_instances=30, delta=0.005, threshold=50.0, alpha=0.9999, mode='down')
+    """
 
     def __init__(
         self,
@@ -58,15 +58,17 @@ class PageHinkley(StreamingDetector):
         alpha: float = 1 - 0.0001,
         mode: str = "both",
     ) -> None:
-        self.min_instances = check_int(min_instances, "min_instances", 0)
-        self.delta = check_float(delta, "delta", 0.0)
-        self.threshold = check_float(threshold, "threshold", 0.0, low_open=True)
-        self.alpha = check_float(alpha, "alpha", 0.0, 1.0, low_open=True)
+        self.min_instances = check_int(min_instances, "min_instances", min_val=0)
+        self.delta = check_real(delta, "delta", min_val=0.0)
+        self.threshold = check_real(threshold, "threshold", min_val=0.0, include_boundaries="right")
+        self.alpha = check_real(
+            alpha, "alpha", min_val=0.0, max_val=1.0, include_boundaries="right"
+        )
         self.mode = check_choice(mode, "mode", ("up", "down", "both"))
-        self.reset()
+        self._reset()
 
-    def reset(self) -> None:
-        super().reset()
+    def _reset(self) -> None:
+        super()._reset()
         self._n = 0.0
         self._mean = 0.0
         self._sum_increase = 0.0
@@ -78,7 +80,7 @@ class PageHinkley(StreamingDetector):
         """Add one value and test for a change in its mean."""
         value = x if type(x) is float and x - x == 0.0 else real_value(x, "PageHinkley")
         if self._drift_detected:
-            self.reset()
+            self._reset()
         self._n += 1.0
         self._mean += (1.0 / self._n) * (value - self._mean)
         dev = value - self._mean

@@ -88,7 +88,7 @@ CASES = [
     (lambda: EDDM(alpha=0.8, beta=0.9), "beta", "<= alpha"),
     (lambda: EDDM(alpha=1.5), "alpha", "(0.0, 1.0]"),
     (lambda: PageHinkley(mode="sideways"), "mode", "'up', 'down', 'both'"),
-    (lambda: PageHinkley(threshold=0), "threshold", "(0.0"),
+    (lambda: PageHinkley(threshold=0), "threshold", "> 0.0"),
     (lambda: PageHinkley(alpha=0.0), "alpha", "(0.0, 1.0]"),
     (lambda: PageHinkley().update(float("inf")), "x", "finite"),
     (lambda: PerformanceMonitor([0, 1, 2], [0, 1, 1]), "y_ref", "binary labels"),
