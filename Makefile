@@ -1,18 +1,20 @@
 # The two commands: `make lab` and `make test`. Each first makes .venv match pyproject.toml.
-# On a machine where an NVIDIA driver answers, the CUDA stack is installed (torch CUDA wheels,
-# onnxruntime-gpu, cupy-cuda12x); elsewhere the CPU build of torch and onnxruntime.
+# labkit/_cuda_stack.py picks one build of torch, ONNX Runtime and CuPy from the NVIDIA driver's
+# CUDA version (CUDA 13, CUDA 12, or the CPU builds where no driver answers; LABKIT_CUDA=cpu
+# forces the CPU build). The stamp names that variant, so a venv built on another kind of machine
+# is brought up to date, its torch replaced when its build does not match the host.
 PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
-STAMP  := $(VENV)/.labkit-installed
+VARIANT := $(shell $(PYTHON) labkit/_cuda_stack.py variant)
+EXTRAS  := $(shell $(PYTHON) labkit/_cuda_stack.py extra)
+STAMP  := $(VENV)/.labkit-installed-$(VARIANT)
 # The grading kernel (labkit/grading/_kernel.py): installed as this venv's `python3` kernelspec so
 # nbgrader runs learners' code under CPU-time and memory limits; JupyterLab kernels stay unlimited.
 KERNEL := $(VENV)/share/jupyter/kernels/python3/.labkit-grading
-# torch release taken first on CPU-only machines; the range in pyproject accepts it, so the
+# The torch release taken on CPU-only machines; the range in pyproject accepts it, so the
 # project install that follows adds no second (CUDA) torch.
-TORCH_CPU ?= 2.13.0
-HAS_CUDA  := $(shell nvidia-smi -L >/dev/null 2>&1 && echo 1)
-EXTRAS    := $(if $(HAS_CUDA),cuda,cpu)
+export TORCH_CPU ?= 2.13.0
 HOST ?= 127.0.0.1
 PORT ?= 8888
 # Jupyter refuses to run as root unless told; containers and CI machines often are root.
@@ -22,13 +24,13 @@ export PATH := $(abspath $(BIN)):$(PATH)
 
 .PHONY: lab test lint format course clean-venv
 
-$(STAMP): pyproject.toml Makefile
+$(STAMP): pyproject.toml Makefile labkit/_cuda_stack.py
+	@test -n "$(VARIANT)" || { echo "no supported torch build for this machine (see above)"; exit 2; }
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-ifeq ($(HAS_CUDA),)
-	$(BIN)/python -m pip install --quiet "torch==$(TORCH_CPU)"
-endif
+	$(PYTHON) labkit/_cuda_stack.py install-torch $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e ".[dev,$(EXTRAS)]"
+	rm -f $(VENV)/.labkit-installed*
 	touch $(STAMP)
 
 # The grading sandbox needs bubblewrap, a system package: make never installs it, it says so.
