@@ -9,18 +9,6 @@ and a significance level, and answers "has this batch drifted?" for every new ba
   more power when several features move).
 * :class:`MMDDrift`: one multivariate MMD permutation test, which also sees changes in the
   joint distribution that leave every marginal intact (a rotated correlation, say).
-
-Examples
---------
->>> import numpy as np
->>> rng = np.random.default_rng(0)
->>> detector = KSDrift(rng.normal(size=(500, 4)))
->>> detector.predict(rng.normal(size=(500, 4))).is_drift
-False
->>> shifted = rng.normal(size=(500, 4)) + [0.0, 0.0, 0.0, 0.5]
->>> result = detector.predict(shifted)
->>> result.is_drift, result.feature_drift
-(True, (False, False, False, True))
 """
 
 from __future__ import annotations
@@ -29,7 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from labkit.drift._checks import as_pair, as_samples, check_choice, check_float, check_int
+from labkit._validate import check_choice, check_int, check_real
+from labkit.drift._arrays import as_pair, as_samples
 from labkit.drift.mmd import _to_device, mmd_test
 from labkit.drift.results import DriftResult
 from labkit.drift.univariate import _ks_columns, _ks_p_values, _scipy_default_d
@@ -58,7 +47,7 @@ def correct_p_values(
     p = np.asarray(p_values, dtype=np.float64).ravel()
     if p.size == 0:
         raise ValueError("p_values is empty; give one p-value per feature")
-    p_val = check_float(p_val, "p_val", 0.0, 1.0, low_open=True, high_open=True)
+    p_val = check_real(p_val, "p_val", min_val=0.0, max_val=1.0, include_boundaries="neither")
     correction = check_choice(correction, "correction", CORRECTIONS)
     d = p.size
     if correction == "bonferroni":
@@ -81,10 +70,24 @@ class KSDrift:
         Significance level of the whole detector (before correction).
     correction
         ``"bonferroni"`` or ``"fdr"``.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> detector = KSDrift(rng.normal(size=(500, 4)))
+    >>> detector.predict(rng.normal(size=(500, 4))).is_drift
+    False
+    >>> shifted = rng.normal(size=(500, 4)) + [0.0, 0.0, 0.0, 0.5]
+    >>> result = detector.predict(shifted)
+    >>> result.is_drift, result.feature_drift
+    (True, (False, False, False, True))
     """
 
     def __init__(self, x_ref: Any, p_val: float = 0.05, correction: str = "bonferroni") -> None:
-        self.p_val = check_float(p_val, "p_val", 0.0, 1.0, low_open=True, high_open=True)
+        self.p_val = check_real(
+            p_val, "p_val", min_val=0.0, max_val=1.0, include_boundaries="neither"
+        )
         self.correction = check_choice(correction, "correction", CORRECTIONS)
         ref, xp = as_samples(x_ref, "x_ref", ndim=(1, 2))
         self.x_ref = xp.asarray(ref, copy=True)  # the detector owns its reference
@@ -142,6 +145,22 @@ class MMDDrift:
         same data agree).
     device
         Torch device to compute on (the reference is moved there once).
+
+    Examples
+    --------
+    A rotated correlation: every marginal stays standard normal, so a per-feature test has
+    nothing to see, while the joint distribution has changed.
+
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(2)
+    >>> x_ref = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], size=300)
+    >>> x = rng.multivariate_normal([0, 0], [[1, -0.8], [-0.8, 1]], size=300)
+    >>> detector = MMDDrift(x_ref, n_permutations=200, seed=0)
+    >>> detector.predict(x).is_drift, KSDrift(x_ref).predict(x).is_drift
+    (True, False)
+    >>> same = rng.multivariate_normal([0, 0], [[1, 0.8], [0.8, 1]], size=300)
+    >>> detector.predict(same).is_drift
+    False
     """
 
     def __init__(
@@ -153,10 +172,16 @@ class MMDDrift:
         seed: int | None = None,
         device: Any = None,
     ) -> None:
-        self.p_val = check_float(p_val, "p_val", 0.0, 1.0, low_open=True, high_open=True)
-        self.n_permutations = check_int(n_permutations, "n_permutations", 1)
-        self.sigma = None if sigma is None else check_float(sigma, "sigma", 0.0, low_open=True)
-        self.seed = None if seed is None else check_int(seed, "seed", 0)
+        self.p_val = check_real(
+            p_val, "p_val", min_val=0.0, max_val=1.0, include_boundaries="neither"
+        )
+        self.n_permutations = check_int(n_permutations, "n_permutations", min_val=1)
+        self.sigma = (
+            None
+            if sigma is None
+            else check_real(sigma, "sigma", min_val=0.0, include_boundaries="right")
+        )
+        self.seed = None if seed is None else check_int(seed, "seed", min_val=0)
         self.device = device
         if device is not None:
             x_ref = _to_device(x_ref, device)

@@ -10,20 +10,6 @@ a chunk without a single label:
 Calibration is learned on the labelled reference period with isotonic regression. The
 estimate stays right under covariate shift (the inputs move, P(y | x) does not) and goes wrong
 under concept drift (P(y | x) itself changes): exactly the distinction the lab measures.
-
-Examples
---------
->>> import numpy as np
->>> rng = np.random.default_rng(0)
->>> proba_ref = rng.random(4000)
->>> y_ref = (rng.random(4000) < proba_ref).astype(int)        # calibrated by construction
->>> cbpe = CBPE(chunk_size=500).fit(y_ref, proba_ref)
->>> proba = rng.beta(0.5, 0.5, 2000)                           # covariate shift: more confident
->>> y = (rng.random(2000) < proba).astype(int)
->>> est = cbpe.estimate(proba)
->>> real = cbpe.realized(y, proba)
->>> bool(abs(np.mean(est.accuracy) - np.mean(real.accuracy)) < 0.02)
-True
 """
 
 from __future__ import annotations
@@ -32,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
+from labkit._validate import check_bool, check_int, check_real
 from labkit.device import to_numpy
-from labkit.drift._checks import check_float, check_int, is_array
+from labkit.drift._arrays import is_array
 from labkit.drift.performance import (
     MetricBand,
     MonitorReport,
@@ -71,7 +58,7 @@ def expected_metrics(proba: Any, threshold: float = 0.5) -> dict[str, float]:
     0.85
     """
     p = _probabilities(proba, "proba")
-    threshold = check_float(threshold, "threshold", 0.0, 1.0)
+    threshold = check_real(threshold, "threshold", min_val=0.0, max_val=1.0)
     return {k: float(v[0]) for k, v in _expected_chunks(p, p, p.size, threshold).items()}
 
 
@@ -93,6 +80,11 @@ def _expected_chunks(
 class CBPE:
     """Confidence-based performance estimation for a binary classifier.
 
+    Built like a scikit-learn estimator: the constructor stores the settings, :meth:`fit`
+    learns the calibration and the alert bands from a labelled reference period (the fitted
+    attributes ``calibrator_`` and ``bands_`` exist from then on), and :meth:`estimate` /
+    :meth:`realized` before ``fit`` raise scikit-learn's ``NotFittedError``.
+
     Parameters
     ----------
     chunk_size
@@ -104,6 +96,27 @@ class CBPE:
     calibrate
         Fit an isotonic calibration of the scores on the reference (recommended unless the
         scores are known to be calibrated).
+
+    Attributes
+    ----------
+    calibrator_
+        The fitted ``IsotonicRegression`` (``None`` with ``calibrate=False``).
+    bands_
+        One :class:`~labkit.drift.performance.MetricBand` per metric, from the reference chunks.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> proba_ref = rng.random(4000)
+    >>> y_ref = (rng.random(4000) < proba_ref).astype(int)        # calibrated by construction
+    >>> cbpe = CBPE(chunk_size=500).fit(y_ref, proba_ref)
+    >>> proba = rng.beta(0.5, 0.5, 2000)                           # covariate shift: more confident
+    >>> y = (rng.random(2000) < proba).astype(int)
+    >>> est = cbpe.estimate(proba)
+    >>> real = cbpe.realized(y, proba)
+    >>> bool(abs(np.mean(est.accuracy) - np.mean(real.accuracy)) < 0.02)
+    True
     """
 
     def __init__(
@@ -114,14 +127,10 @@ class CBPE:
         n_sigma: float = 3.0,
         calibrate: bool = True,
     ) -> None:
-        self.chunk_size = check_int(chunk_size, "chunk_size", 1)
-        self.threshold = check_float(threshold, "threshold", 0.0, 1.0)
-        self.n_sigma = check_float(n_sigma, "n_sigma", 0.0, low_open=True)
-        if not isinstance(calibrate, bool):
-            raise ValueError(f"calibrate must be True or False, got {calibrate!r}")
-        self.calibrate = calibrate
-        self.calibrator_: Any = None
-        self.bands_: tuple[MetricBand, ...] = ()
+        self.chunk_size = check_int(chunk_size, "chunk_size", min_val=1)
+        self.threshold = check_real(threshold, "threshold", min_val=0.0, max_val=1.0)
+        self.n_sigma = check_real(n_sigma, "n_sigma", min_val=0.0, include_boundaries="right")
+        self.calibrate = check_bool(calibrate, "calibrate")
 
     def fit(self, y_ref: Any, proba_ref: Any) -> CBPE:
         """Learn the calibration and the alert bands from a labelled reference period."""
@@ -134,16 +143,18 @@ class CBPE:
                 f"the reference has {y.size} samples, fewer than 2 chunks of chunk_size="
                 f"{self.chunk_size}"
             )
+        calibrator = None
         if self.calibrate:
             from sklearn.isotonic import IsotonicRegression
 
-            self.calibrator_ = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip")
-            self.calibrator_.fit(p, y)
-        self.bands_ = _bands(self._estimate(p), self.n_sigma)
+            calibrator = IsotonicRegression(y_min=0.0, y_max=1.0, out_of_bounds="clip").fit(p, y)
+        self.calibrator_: Any = calibrator
+        self.bands_: tuple[MetricBand, ...] = _bands(self._estimate(p), self.n_sigma)
         return self
 
     def calibrated(self, proba: Any) -> np.ndarray:
         """Calibrated P(y = 1) for raw scores."""
+        self._check_fitted()
         p = _probabilities(proba, "proba")
         return self.calibrator_.predict(p) if self.calibrator_ is not None else p
 
@@ -152,8 +163,15 @@ class CBPE:
         return _expected_chunks(p, q, self.chunk_size, self.threshold)
 
     def _check_fitted(self) -> None:
-        if not self.bands_:
-            raise RuntimeError("CBPE is not fitted: call fit(y_ref, proba_ref) first")
+        # The fitted attributes exist only after fit (scikit-learn's convention), so their
+        # absence is what "not fitted" means.
+        if "bands_" not in vars(self):
+            from sklearn.exceptions import NotFittedError
+
+            raise NotFittedError(
+                "This CBPE is not fitted yet: call fit(y_ref, proba_ref) with a labelled "
+                "reference period first"
+            )
 
     def estimate(self, proba: Any) -> MonitorReport:
         """Estimated metrics per chunk of unlabelled scores, with alerts."""
@@ -171,4 +189,10 @@ class CBPE:
         y_hat = (p >= self.threshold).astype(np.int64)
         return _report(
             _chunk_metrics(labels, y_hat, self.chunk_size), self.chunk_size, self.bands_, "realized"
+        )
+
+    def __repr__(self) -> str:
+        return (
+            f"CBPE(chunk_size={self.chunk_size}, threshold={self.threshold}, "
+            f"n_sigma={self.n_sigma}, calibrate={self.calibrate})"
         )

@@ -27,8 +27,9 @@ from typing import Any
 import numpy as np
 from scipy import stats as _stats
 
+from labkit._validate import check_int, check_real
 from labkit.device import to_numpy
-from labkit.drift._checks import as_pair, as_samples, check_float, check_int, is_array
+from labkit.drift._arrays import as_pair, as_samples, is_array
 from labkit.drift.results import DriftResult, TestResult
 
 __all__ = ["ClassifierDrift", "classifier_test"]
@@ -89,7 +90,7 @@ def classifier_test(
         ``statistic`` = out-of-fold AUC; ``p_value`` = one-sided Mann–Whitney p-value
         (AUC > 0.5); ``effect_size`` = AUC − 0.5.
     """
-    n_folds = check_int(n_folds, "n_folds", 2)
+    n_folds = check_int(n_folds, "n_folds", min_val=2)
     a, b, _ = as_pair(x_ref, x, ndim=(1, 2), min_rows=n_folds)
     a, b = to_numpy(a), to_numpy(b)
     if a.ndim == 1:
@@ -119,6 +120,16 @@ class ClassifierDrift:
         Significance level.
     model, n_folds, seed
         As in :func:`classifier_test`.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> detector = ClassifierDrift(rng.normal(size=(300, 2)), seed=0)
+    >>> detector.predict(rng.normal(size=(300, 2)) * [1.0, 2.0]).is_drift   # wider 2nd feature
+    True
+    >>> detector.predict(rng.normal(size=(300, 2))).is_drift
+    False
     """
 
     def __init__(
@@ -129,9 +140,11 @@ class ClassifierDrift:
         n_folds: int = 5,
         seed: int | None = None,
     ) -> None:
-        self.p_val = check_float(p_val, "p_val", 0.0, 1.0, low_open=True, high_open=True)
-        self.n_folds = check_int(n_folds, "n_folds", 2)
-        self.seed = None if seed is None else check_int(seed, "seed", 0)
+        self.p_val = check_real(
+            p_val, "p_val", min_val=0.0, max_val=1.0, include_boundaries="neither"
+        )
+        self.n_folds = check_int(n_folds, "n_folds", min_val=2)
+        self.seed = None if seed is None else check_int(seed, "seed", min_val=0)
         self.model = model
         ref, _ = as_samples(x_ref, "x_ref", ndim=(1, 2), min_rows=self.n_folds)
         self.x_ref = np.array(to_numpy(ref), copy=True)  # the detector owns its reference

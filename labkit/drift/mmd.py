@@ -31,8 +31,9 @@ from typing import Any
 
 import numpy as np
 
+from labkit._validate import check_int, check_real
 from labkit.device import to_numpy
-from labkit.drift._checks import as_pair, check_float, check_int, device_of, is_array
+from labkit.drift._arrays import as_pair, device_of, is_array
 from labkit.drift.results import TestResult
 
 __all__ = ["gaussian_kernel_matrix", "median_heuristic", "mmd2", "mmd_test"]
@@ -120,7 +121,11 @@ def gaussian_kernel_matrix(x: Any, y: Any, sigma: float | None = None) -> tuple[
 
 def _kernel(z: Any, sigma: float | None, xp: Any) -> tuple[Any, float]:
     d = _squared_distances(z, xp)
-    sigma = _sigma_from(d, xp) if sigma is None else check_float(sigma, "sigma", 0.0, low_open=True)
+    sigma = (
+        _sigma_from(d, xp)
+        if sigma is None
+        else check_real(sigma, "sigma", min_val=0.0, include_boundaries="right")
+    )
     return xp.exp(d * (-1.0 / (2.0 * sigma * sigma))), sigma
 
 
@@ -210,9 +215,9 @@ def mmd_test(
     >>> r.p_value > 0.05
     True
     """
-    n_permutations = check_int(n_permutations, "n_permutations", 1)
+    n_permutations = check_int(n_permutations, "n_permutations", min_val=1)
     if seed is not None:
-        seed = check_int(seed, "seed", 0)
+        seed = check_int(seed, "seed", min_val=0)
     a, b, xp = _prepare(x, y, device)
     n, m = a.shape[0], b.shape[0]
     k0, r, total, _, stat = _setup(a, b, sigma, xp)

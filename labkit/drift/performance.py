@@ -6,19 +6,6 @@ rolling window), compute the metrics, and alert when a chunk leaves the band tha
 reference period's chunks define, mean ± ``n_sigma`` standard deviations (NannyML's
 convention, 3σ by default). The band comes from chunks of the same size as the monitored
 ones, so it reflects the noise a chunk of that size really has.
-
-Examples
---------
->>> import numpy as np
->>> rng = np.random.default_rng(0)
->>> y_ref = rng.integers(0, 2, 5000)
->>> y_hat_ref = np.where(rng.random(5000) < 0.9, y_ref, 1 - y_ref)      # 90 % accurate
->>> monitor = PerformanceMonitor(y_ref, y_hat_ref, chunk_size=500)
->>> y = rng.integers(0, 2, 2000)
->>> y_hat = np.where(rng.random(2000) < 0.7, y, 1 - y)                  # 70 % accurate
->>> report = monitor.evaluate(y, y_hat)
->>> report.alerts
-(True, True, True, True)
 """
 
 from __future__ import annotations
@@ -29,8 +16,9 @@ from typing import Any
 
 import numpy as np
 
+from labkit._validate import check_int, check_real
 from labkit.device import to_numpy
-from labkit.drift._checks import check_float, check_int, is_array
+from labkit.drift._arrays import is_array
 
 __all__ = [
     "METRICS",
@@ -106,7 +94,7 @@ def rolling_metrics(y: Any, y_hat: Any, window: int) -> dict[str, np.ndarray]:
     [0.5, 0.5, 1.0]
     """
     a, b = _pair(y, y_hat)
-    window = check_int(window, "window", 1, a.size)
+    window = check_int(window, "window", min_val=1, max_val=a.size)
     sums = []
     for c in _counts(a, b):
         cs = np.concatenate([[0], np.cumsum(c)])
@@ -189,6 +177,13 @@ def _report(
 class PerformanceMonitor:
     """Realized-performance monitor with alert bands from a reference period.
 
+    Two ways to watch a labelled stream: :meth:`evaluate` scores a whole stream chunk by
+    chunk (a :class:`MonitorReport`), and :meth:`update` feeds one labelled prediction at a
+    time in river's style — ``update(y, y_hat)`` returns the monitor, then ``drift_detected``
+    says whether the rolling window of the last ``chunk_size`` predictions lies outside a band.
+    Unlike a river detector, the monitor does not restart after a drift: the window rolls on,
+    and ``drift_detected`` stays set for as long as the window is out of band.
+
     Parameters
     ----------
     y_ref, y_hat_ref
@@ -202,16 +197,30 @@ class PerformanceMonitor:
     ----------
     bands_
         One :class:`MetricBand` per metric in :data:`METRICS`.
-    alert
-        After ``update``: whether the last full window is outside any band.
+    last_metrics
+        After ``update`` has filled the window: its accuracy, precision and recall.
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> rng = np.random.default_rng(0)
+    >>> y_ref = rng.integers(0, 2, 5000)
+    >>> y_hat_ref = np.where(rng.random(5000) < 0.9, y_ref, 1 - y_ref)      # 90 % accurate
+    >>> monitor = PerformanceMonitor(y_ref, y_hat_ref, chunk_size=500)
+    >>> y = rng.integers(0, 2, 2000)
+    >>> y_hat = np.where(rng.random(2000) < 0.7, y, 1 - y)                  # 70 % accurate
+    >>> monitor.evaluate(y, y_hat).alerts
+    (True, True, True, True)
+    >>> [i for i, (a, b) in enumerate(zip(y, y_hat)) if monitor.update(a, b).drift_detected][0]
+    499
     """
 
     def __init__(
         self, y_ref: Any, y_hat_ref: Any, *, chunk_size: int = 500, n_sigma: float = 3.0
     ) -> None:
         a, b = _pair(y_ref, y_hat_ref, ("y_ref", "y_hat_ref"))
-        self.chunk_size = check_int(chunk_size, "chunk_size", 1)
-        self.n_sigma = check_float(n_sigma, "n_sigma", 0.0, low_open=True)
+        self.chunk_size = check_int(chunk_size, "chunk_size", min_val=1)
+        self.n_sigma = check_real(n_sigma, "n_sigma", min_val=0.0, include_boundaries="right")
         if a.size < 2 * self.chunk_size:
             raise ValueError(
                 f"the reference has {a.size} samples, fewer than 2 chunks of chunk_size="
@@ -220,8 +229,13 @@ class PerformanceMonitor:
         self.bands_ = _bands(_chunk_metrics(a, b, self.chunk_size), self.n_sigma)
         self._window: deque[tuple[int, int]] = deque(maxlen=self.chunk_size)
         self._counts = np.zeros(4, dtype=np.int64)
-        self.alert = False
+        self._drift_detected = False
         self.last_metrics: dict[str, float] = {}
+
+    @property
+    def drift_detected(self) -> bool:
+        """Whether, after the last ``update``, the full rolling window is outside any band."""
+        return self._drift_detected
 
     def evaluate(self, y: Any, y_hat: Any) -> MonitorReport:
         """Metrics of every full chunk of a labelled stream and its alerts."""
@@ -231,7 +245,7 @@ class PerformanceMonitor:
         )
 
     def update(self, y: Any, y_hat: Any) -> PerformanceMonitor:
-        """Add one labelled prediction to the rolling window; sets ``alert`` once it is full."""
+        """Add one labelled prediction to the rolling window; sets ``drift_detected`` once full."""
         pair = (int(binary_labels([y], "y")[0]), int(binary_labels([y_hat], "y_hat")[0]))
         if len(self._window) == self.chunk_size:
             self._counts -= _one_hot(*self._window[0])
@@ -240,7 +254,9 @@ class PerformanceMonitor:
         if len(self._window) == self.chunk_size:
             m = _metrics_from_counts(*self._counts)
             self.last_metrics = {k: float(v) for k, v in m.items()}
-            self.alert = not all(b.contains(self.last_metrics[b.metric]) for b in self.bands_)
+            self._drift_detected = not all(
+                b.contains(self.last_metrics[b.metric]) for b in self.bands_
+            )
         return self
 
     def __repr__(self) -> str:

@@ -57,7 +57,7 @@ CASES = [
     (lambda: mmd2(X2, X2[:, :2]), "x has 3 features but y has 2", "columns"),
     (lambda: mmd2(X2, X1), "x is 2-D", "both"),
     (lambda: mmd2(X2[:1], X2), "x", "at least 2"),
-    (lambda: mmd2(X2, X2, sigma=0.0), "sigma", "(0.0"),
+    (lambda: mmd2(X2, X2, sigma=0.0), "sigma", "> 0.0"),
     (lambda: mmd_test(X2, X2, n_permutations=0), "n_permutations", ">= 1"),
     (lambda: mmd_test(X2, X2, seed=-1), "seed", ">= 0"),
     (lambda: ks_per_feature(X1, X1), "x_ref", "2-D"),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+from sklearn.exceptions import NotFittedError
 from sklearn.metrics import accuracy_score, precision_score, recall_score
 
 from labkit.drift import (
@@ -74,8 +75,23 @@ def test_streaming_update_matches_rolling_window():
         monitor.update(a, b)
         if i >= 199:
             assert monitor.last_metrics["accuracy"] == pytest.approx(roll["accuracy"][i - 199])
-            alerts.append(monitor.alert)
+            alerts.append(monitor.drift_detected)
     assert not alerts[0] and alerts[-1]
+
+
+def test_monitor_drift_detected_follows_the_rolling_window():
+    rng = np.random.default_rng(8)
+    monitor = PerformanceMonitor(*noisy_predictions(rng, 4000, 0.9), chunk_size=200)
+    assert monitor.drift_detected is False
+    y, y_hat = noisy_predictions(rng, 1000, 0.9)
+    y_hat[400:600] = 1 - y[400:600]  # broken for one window's length, then repaired
+    flags = [monitor.update(a, b).drift_detected for a, b in zip(y, y_hat, strict=True)]
+    assert isinstance(monitor.update(0, 0), PerformanceMonitor)
+    assert not any(flags[:199])  # the window is not full yet
+    # windows ending at 199 and 999 are clean, the one ending at 599 is all broken
+    assert (flags[199], flags[599], flags[999]) == (False, True, False)
+    with pytest.raises(AttributeError):
+        monitor.drift_detected = True
 
 
 def calibrated_scores(rng, n, shift=0.0):
@@ -125,5 +141,19 @@ def test_cbpe_is_blind_to_concept_drift():
 
 
 def test_cbpe_requires_fit():
-    with pytest.raises(RuntimeError, match="fit"):
-        CBPE().estimate([0.1, 0.9])
+    cbpe = CBPE()
+    assert not hasattr(cbpe, "bands_") and not hasattr(cbpe, "calibrator_")
+    for call in (lambda: cbpe.estimate([0.1, 0.9]), lambda: cbpe.calibrated([0.1, 0.9])):
+        with pytest.raises(NotFittedError, match=r"not fitted yet: call fit\(y_ref, proba_ref\)"):
+            call()
+    fitted = CBPE(chunk_size=10, calibrate=False).fit([0, 1] * 20, [0.2, 0.7] * 20)
+    assert fitted.calibrator_ is None and len(fitted.bands_) == 3
+    assert repr(fitted) == "CBPE(chunk_size=10, threshold=0.5, n_sigma=3.0, calibrate=False)"
+
+
+def test_cbpe_and_monitor_accept_numpy_scalars_and_refuse_bools():
+    assert CBPE(chunk_size=np.int64(10), threshold=np.float32(0.5)).chunk_size == 10
+    with pytest.raises(TypeError, match="calibrate must be True or False"):
+        CBPE(calibrate=1)
+    with pytest.raises(TypeError, match="chunk_size must be an integer"):
+        PerformanceMonitor([0, 1] * 20, [0, 1] * 20, chunk_size=True)
