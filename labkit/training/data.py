@@ -28,6 +28,7 @@ import time
 import torch
 from torch.utils.data import DataLoader, Dataset
 
+from labkit._validate import check_bool, check_int, check_real
 from labkit.device import resolve
 
 __all__ = ["StallingDataset", "make_loader"]
@@ -44,10 +45,8 @@ class StallingDataset(Dataset):
     """
 
     def __init__(self, dataset: Dataset, *, latency_s: float = 1e-4) -> None:
-        if not isinstance(latency_s, int | float) or latency_s < 0:
-            raise ValueError(f"latency_s must be a number >= 0 (seconds), got {latency_s!r}")
         self.dataset = dataset
-        self.latency_s = float(latency_s)
+        self.latency_s = check_real(latency_s, "latency_s", min_val=0, unit="seconds")
 
     def __len__(self) -> int:
         return len(self.dataset)  # type: ignore[arg-type]
@@ -91,21 +90,17 @@ def make_loader(
     seed
         Seeds the shuffling order, so runs with different settings see the same batches.
     """
-    if isinstance(batch_size, bool) or not isinstance(batch_size, int) or batch_size < 1:
-        raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
-    if isinstance(num_workers, bool) or not isinstance(num_workers, int) or num_workers < 0:
-        raise ValueError(f"num_workers must be an integer >= 0, got {num_workers!r}")
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
+    num_workers = check_int(num_workers, "num_workers", min_val=0)
+    persistent_workers = check_bool(persistent_workers, "persistent_workers")
     if persistent_workers and num_workers == 0:
         raise ValueError("persistent_workers=True needs num_workers > 0 (got num_workers=0)")
     if prefetch_factor is not None:
+        prefetch_factor = check_int(prefetch_factor, "prefetch_factor", min_val=1)
         if num_workers == 0:
             raise ValueError(
                 f"prefetch_factor={prefetch_factor!r} needs num_workers > 0 (got num_workers=0)"
             )
-        if isinstance(prefetch_factor, bool) or not isinstance(prefetch_factor, int):
-            raise ValueError(f"prefetch_factor must be a positive integer, got {prefetch_factor!r}")
-        if prefetch_factor < 1:
-            raise ValueError(f"prefetch_factor must be a positive integer, got {prefetch_factor!r}")
     dev = resolve(device)
     if pin_memory is None:
         pin_memory = dev.type == "cuda"

@@ -32,6 +32,7 @@ from typing import Any
 import torch
 from torch.nn import functional as F
 
+from labkit._validate import check_int, check_real
 from labkit.training.models import MLP, make_classification_data
 
 __all__ = ["DDPResult", "launch", "reference_run", "shard_indices"]
@@ -45,11 +46,9 @@ def shard_indices(n_samples: int, *, rank: int, world_size: int) -> range:
     Shards are equal, so ``n_samples`` must divide evenly (``DistributedSampler`` pads
     instead, which would make the averaged gradient differ from the global one).
     """
-    for name, value in (("n_samples", n_samples), ("world_size", world_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    if not isinstance(rank, int) or not 0 <= rank < world_size:
-        raise ValueError(f"rank must be in [0, {world_size}), got {rank!r}")
+    n_samples = check_int(n_samples, "n_samples", min_val=1)
+    world_size = check_int(world_size, "world_size", min_val=1)
+    rank = check_int(rank, "rank", min_val=0, max_val=world_size - 1)
     if n_samples % world_size:
         raise ValueError(
             f"n_samples={n_samples} must be divisible by world_size={world_size} for equal shards"
@@ -167,8 +166,13 @@ def launch(
     Returns rank 0's gradients and parameters (identical on every rank after the all-reduce).
     The launcher's output is captured; a failure raises ``RuntimeError`` carrying its tail.
     """
-    if isinstance(nproc, bool) or not isinstance(nproc, int) or nproc < 1:
-        raise ValueError(f"nproc must be a positive integer, got {nproc!r}")
+    nproc = check_int(nproc, "nproc", min_val=1)
+    steps = check_int(steps, "steps", min_val=1)
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
+    lr = check_real(lr, "lr", min_val=0, include_boundaries="neither")
+    timeout_s = check_real(
+        timeout_s, "timeout_s", min_val=0, include_boundaries="neither", unit="seconds"
+    )
     shard_indices(batch_size, rank=0, world_size=nproc)  # validates divisibility up front
     with tempfile.TemporaryDirectory() as tmp:
         out = Path(tmp) / "ddp.pt"

@@ -31,6 +31,8 @@ from collections.abc import Iterable
 import torch
 from torch import nn
 
+from labkit._validate import check_int, check_real
+
 __all__ = [
     "linear_flops",
     "matmul_flops",
@@ -41,15 +43,14 @@ __all__ = [
 ]
 
 
-def _int(name: str, value: object, low: int = 1) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < low:
-        raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    return value
+def _count(value: object, name: str) -> int:
+    """``value`` as a positive ``int`` (a size or a count), else the validation error."""
+    return check_int(value, name, min_val=1)
 
 
 def matmul_flops(m: int, n: int, k: int) -> int:
     """FLOPs of an ``(m, k) @ (k, n)`` product: ``2·m·n·k``."""
-    return 2 * _int("m", m) * _int("n", n) * _int("k", k)
+    return 2 * _count(m, "m") * _count(n, "n") * _count(k, "k")
 
 
 def linear_flops(
@@ -65,7 +66,7 @@ def linear_flops(
     >>> linear_flops(nn.Linear(4, 8), batch_size=10)
     1920
     """
-    _int("batch_size", batch_size)
+    batch_size = _count(batch_size, "batch_size")
     if isinstance(layers, nn.Module):
         layers = [
             (m.in_features, m.out_features) for m in layers.modules() if isinstance(m, nn.Linear)
@@ -78,9 +79,13 @@ def transformer_flops_per_token(
     *, n_params: int, n_layers: int, n_heads: int, head_dim: int, seq_len: int
 ) -> int:
     """Training FLOPs per token of a decoder-only transformer: ``6N + 12·L·H·Q·T``."""
-    return 6 * _int("n_params", n_params) + 12 * _int("n_layers", n_layers) * _int(
-        "n_heads", n_heads
-    ) * _int("head_dim", head_dim) * _int("seq_len", seq_len)
+    attention = (
+        _count(n_layers, "n_layers")
+        * _count(n_heads, "n_heads")
+        * _count(head_dim, "head_dim")
+        * _count(seq_len, "seq_len")
+    )
+    return 6 * _count(n_params, "n_params") + 12 * attention
 
 
 def model_flops_per_token(model: nn.Module) -> int:
@@ -106,11 +111,9 @@ def model_flops_per_token(model: nn.Module) -> int:
 
 def mfu(achieved_flops_per_s: float, peak_flops_per_s: float) -> float:
     """Model FLOPs utilization: achieved over peak, as a fraction (0.4 means 40%)."""
-    if not peak_flops_per_s > 0:
-        raise ValueError(f"peak_flops_per_s must be > 0, got {peak_flops_per_s!r}")
-    if not achieved_flops_per_s >= 0:
-        raise ValueError(f"achieved_flops_per_s must be >= 0, got {achieved_flops_per_s!r}")
-    return achieved_flops_per_s / peak_flops_per_s
+    peak = check_real(peak_flops_per_s, "peak_flops_per_s", min_val=0, include_boundaries="neither")
+    achieved = check_real(achieved_flops_per_s, "achieved_flops_per_s", min_val=0)
+    return achieved / peak
 
 
 def measure_matmul_flops(
@@ -129,7 +132,8 @@ def measure_matmul_flops(
     from labkit.timing import benchmark
 
     dev = resolve(device)
-    _int("n", n)
+    n = _count(n, "n")
+    repeat = _count(repeat, "repeat")
     a = torch.randn(n, n, device=dev, dtype=dtype)
     b = torch.randn(n, n, device=dev, dtype=dtype)
     m = benchmark(torch.matmul, a, b, warmup=2, repeat=repeat, device=dev, label=f"matmul {n}")

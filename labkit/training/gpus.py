@@ -40,6 +40,8 @@ import re
 from dataclasses import asdict, dataclass
 from typing import Any
 
+from labkit._validate import check_choice
+
 __all__ = ["GPU_SPECS", "GpuSpec", "gpu_spec"]
 
 _T = 1e12
@@ -47,7 +49,14 @@ _T = 1e12
 
 @dataclass(frozen=True)
 class GpuSpec:
-    """Dense peaks in FLOP/s (``None``: the GPU has no such tensor-core mode), bandwidth in B/s."""
+    """Dense peaks in FLOP/s (``None``: the GPU has no such tensor-core mode), bandwidth in B/s.
+
+    Examples
+    --------
+    >>> h100 = gpu_spec("NVIDIA H100 80GB HBM3")  # a name as torch.cuda.get_device_name() gives it
+    >>> h100.peak_flops("bf16") / 1e12, h100.sparse_bf16 / 1e12  # dense, and never for MFU
+    (989.5, 1979.0)
+    """
 
     name: str
     match: tuple[str, ...]  # substrings of torch.cuda.get_device_name() that identify it
@@ -62,10 +71,7 @@ class GpuSpec:
 
     def peak_flops(self, precision: str) -> float | None:
         """Dense peak FLOP/s for ``"fp32"``, ``"tf32"``, ``"bf16"`` or ``"fp16"``."""
-        if precision not in ("fp32", "tf32", "bf16", "fp16"):
-            raise ValueError(
-                f"precision must be 'fp32', 'tf32', 'bf16' or 'fp16', got {precision!r}"
-            )
+        check_choice(precision, "precision", ("fp32", "tf32", "bf16", "fp16"))
         return getattr(self, precision)
 
     def ridge_point(self, precision: str) -> float:

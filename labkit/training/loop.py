@@ -40,6 +40,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from labkit._validate import check_bool, check_choice, check_int, check_real
 from labkit.device import resolve, synchronize
 from labkit.timing import Measurement, format_seconds
 from labkit.training.memory import LiveTensorTracker, format_bytes
@@ -53,7 +54,21 @@ _OPTIMIZERS = {"adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
 
 @dataclass(frozen=True)
 class TrainReport:
-    """What one :func:`train` run measured. Times in seconds, memory in bytes."""
+    """What one :func:`train` run measured. Times in seconds, memory in bytes.
+
+    Examples
+    --------
+    >>> from labkit.training.data import make_loader
+    >>> from labkit.training.models import MLP, make_classification_data
+    >>> loader = make_loader(make_classification_data(64, in_features=4), batch_size=16)
+    >>> report = train(MLP(in_features=4, hidden=8, depth=1), loader, max_steps=3, device="cpu")
+    >>> report.num_steps, report.num_samples, report.batch_size  # the warm-up step is not timed
+    (2, 32, 16)
+    >>> report.total_s == report.data_s + report.compute_s
+    True
+    >>> report.to_dict()["samples_per_s"] == report.samples_per_s
+    True
+    """
 
     device: str
     precision: str
@@ -149,12 +164,10 @@ def make_optimizer(
     ``"foreach"`` batches tensors into multi-tensor kernels; ``"fused"`` does the whole update in
     one kernel per group of tensors (CUDA, and CPU since PyTorch 2.4).
     """
-    if optimizer not in _OPTIMIZERS:
-        raise ValueError(f"optimizer must be one of {tuple(_OPTIMIZERS)}, got {optimizer!r}")
-    if impl not in OPTIMIZER_IMPLS:
-        raise ValueError(f"impl must be one of {OPTIMIZER_IMPLS}, got {impl!r}")
-    if not lr > 0:
-        raise ValueError(f"lr must be > 0, got {lr!r}")
+    check_choice(optimizer, "optimizer", tuple(_OPTIMIZERS))
+    check_choice(impl, "impl", OPTIMIZER_IMPLS)
+    lr = check_real(lr, "lr", min_val=0, include_boundaries="neither")
+    weight_decay = check_real(weight_decay, "weight_decay", min_val=0)
     flags = {"foreach": {"foreach": True}, "fused": {"fused": True}, "for-loop": {"foreach": False}}
     return _OPTIMIZERS[optimizer](params, lr=lr, weight_decay=weight_decay, **flags[impl])
 
@@ -217,18 +230,26 @@ def train(
         step times are then launch times except at a readback, but their sum (and so
         ``samples_per_s``) is still the true time, because the run ends with a readback.
     """
-    for name, value, low in (
-        ("num_epochs", num_epochs, 1),
-        ("grad_accum_steps", grad_accum_steps, 1),
-        ("warmup_steps", warmup_steps, 0),
-        ("readback_every", readback_every, 1),
-    ):
-        if isinstance(value, bool) or not isinstance(value, int) or value < low:
-            raise ValueError(f"{name} must be an integer >= {low}, got {value!r}")
-    if max_steps is not None and (not isinstance(max_steps, int) or max_steps <= warmup_steps):
-        raise ValueError(
-            f"max_steps must be an integer > warmup_steps={warmup_steps} or None, got {max_steps!r}"
-        )
+    warmup_steps = check_int(warmup_steps, "warmup_steps", min_val=0)
+    if max_steps is not None:
+        max_steps = check_int(max_steps, "max_steps")
+        if max_steps <= warmup_steps:
+            raise ValueError(
+                f"max_steps must be an integer > warmup_steps={warmup_steps} or None, "
+                f"got {max_steps!r}"
+            )
+    config = _LoopConfig(
+        precision=precision,
+        loss_fn=loss_fn,
+        num_epochs=check_int(num_epochs, "num_epochs", min_val=1),
+        max_steps=max_steps,
+        grad_accum_steps=check_int(grad_accum_steps, "grad_accum_steps", min_val=1),
+        warmup_steps=warmup_steps,
+        readback_every=check_int(readback_every, "readback_every", min_val=1),
+        non_blocking=check_bool(non_blocking, "non_blocking"),
+        track_memory=check_bool(track_memory, "track_memory"),
+        compile=check_bool(compile, "compile"),
+    )
     dev = resolve(device)
     scaler = grad_scaler(dev, precision)  # validates precision for the device
     if checkpointing is not None:
@@ -237,21 +258,46 @@ def train(
                 f"checkpointing={checkpointing!r} needs a model with a `checkpointing` attribute "
                 f"(the lab's MLP and TinyTransformer); {type(model).__name__} has none"
             )
-        model.checkpointing = bool(checkpointing)
+        model.checkpointing = check_bool(checkpointing, "checkpointing")
     model.to(dev).train()
     opt = make_optimizer(model.parameters(), optimizer=optimizer, impl=optimizer_impl, lr=lr)
-    forward = torch.compile(model) if compile else model
+    forward = torch.compile(model) if config.compile else model
 
     # tf32 is a global matmul mode, not an autocast: hold it over the backward pass too.
     with autocast(dev, "tf32") if precision == "tf32" else contextlib.nullcontext():
-        return _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs,
-                     max_steps, grad_accum_steps, warmup_steps, non_blocking, track_memory,
-                     compile, readback_every)  # fmt: skip
+        return _loop(config, model, forward, opt, scaler, data, dev)
 
 
-def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs, max_steps,
-          grad_accum_steps, warmup_steps, non_blocking, track_memory, compile,
-          readback_every) -> TrainReport:  # fmt: skip
+@dataclass(frozen=True)
+class _LoopConfig:
+    """The validated settings of one :func:`train` run that the step loop reads."""
+
+    precision: str
+    loss_fn: Callable[[torch.Tensor, torch.Tensor], torch.Tensor]
+    num_epochs: int
+    max_steps: int | None
+    grad_accum_steps: int
+    warmup_steps: int
+    readback_every: int
+    non_blocking: bool
+    track_memory: bool
+    compile: bool
+
+
+def _loop(
+    config: _LoopConfig,
+    model: nn.Module,
+    forward: Callable[[torch.Tensor], torch.Tensor],
+    opt: torch.optim.Optimizer,
+    scaler: torch.amp.GradScaler | None,
+    data: Iterable,
+    dev: torch.device,
+) -> TrainReport:
+    """Run the steps ``config`` asks for and measure them (``forward`` may be compiled)."""
+    precision, loss_fn = config.precision, config.loss_fn
+    max_steps, grad_accum_steps = config.max_steps, config.grad_accum_steps
+    warmup_steps, readback_every = config.warmup_steps, config.readback_every
+    non_blocking, track_memory = config.non_blocking, config.track_memory
     forward_precision = "fp32" if precision == "tf32" else precision
     losses: list[float] = []
     pending: list[torch.Tensor] = []  # losses still on the device
@@ -260,7 +306,7 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
     num_samples = batch_size = timed_steps = 0
     peak: int | None = None
     method = "none"
-    batches = _batches(data, num_epochs)
+    batches = _batches(data, config.num_epochs)
     step = 0
     while max_steps is None or step < max_steps:
         timed = step >= warmup_steps
@@ -274,7 +320,7 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
             and dev.type != "cuda"
             and step == 0
             and warmup_steps > 0
-            and not compile
+            and not config.compile
             else None
         )
         start = time.perf_counter()
@@ -339,7 +385,7 @@ def _loop(model, forward, opt, scaler, data, dev, precision, loss_fn, num_epochs
     return TrainReport(
         device=str(dev),
         precision=precision,
-        compiled=bool(compile),
+        compiled=config.compile,
         checkpointing=bool(getattr(model, "checkpointing", False)),
         batch_size=batch_size,
         grad_accum_steps=grad_accum_steps,

@@ -36,6 +36,7 @@ import torch
 from torch.utils._python_dispatch import TorchDispatchMode
 from torch.utils._pytree import tree_leaves
 
+from labkit._validate import check_int
 from labkit.device import resolve, synchronize
 
 __all__ = [
@@ -89,12 +90,8 @@ class LiveTensorTracker(TorchDispatchMode):
 
     def __init__(self, *, budget_bytes: int | None = None) -> None:
         super().__init__()
-        if budget_bytes is not None and (
-            isinstance(budget_bytes, bool) or not isinstance(budget_bytes, int) or budget_bytes < 0
-        ):
-            raise ValueError(
-                f"budget_bytes must be a non-negative int or None, got {budget_bytes!r}"
-            )
+        if budget_bytes is not None:
+            budget_bytes = check_int(budget_bytes, "budget_bytes", min_val=0)
         self.budget_bytes = budget_bytes
         self.live_bytes = 0
         self.peak_bytes = 0
@@ -132,7 +129,14 @@ class LiveTensorTracker(TorchDispatchMode):
 
 @dataclass(frozen=True)
 class PeakMemory:
-    """Peak bytes allocated by a call above what was allocated before it."""
+    """Peak bytes allocated by a call above what was allocated before it.
+
+    Examples
+    --------
+    >>> peak = measure_peak_memory(lambda: torch.ones(256), device="cpu")
+    >>> peak.peak_bytes, peak.method
+    (1024, 'live-tensor-tracker')
+    """
 
     peak_bytes: int
     seconds: float
@@ -179,7 +183,16 @@ def measure_peak_memory(
 
 @dataclass(frozen=True)
 class BatchSizeSearch:
-    """Outcome of :func:`find_max_batch_size`: the batch size that fitted and every attempt."""
+    """Outcome of :func:`find_max_batch_size`: the batch size that fitted and every attempt.
+
+    Examples
+    --------
+    >>> search = find_max_batch_size(lambda b: torch.ones(b, 256), start=8, budget_bytes=4096)
+    >>> search
+    BatchSizeSearch(batch_size=4, tried 8✗, 4✓; simulated budget)
+    >>> search.to_dict()["attempts"]
+    [[8, False], [4, True]]
+    """
 
     batch_size: int
     attempts: tuple[tuple[int, bool], ...]  # (batch size, fitted)
@@ -234,9 +247,10 @@ def find_max_batch_size(
     >>> find_max_batch_size(step, start=64, budget_bytes=100_000).batch_size
     16
     """
-    for name, value in (("start", start), ("min_batch_size", min_batch_size)):
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-            raise ValueError(f"{name} must be a positive integer, got {value!r}")
+    start = check_int(start, "start", min_val=1)
+    min_batch_size = check_int(min_batch_size, "min_batch_size", min_val=1)
+    if budget_bytes is not None:
+        budget_bytes = check_int(budget_bytes, "budget_bytes", min_val=0)
     if min_batch_size > start:
         raise ValueError(f"min_batch_size={min_batch_size} exceeds start={start}")
     dev = resolve(device)

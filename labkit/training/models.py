@@ -22,13 +22,9 @@ from torch import nn
 from torch.nn import functional as F
 from torch.utils.checkpoint import checkpoint
 
+from labkit._validate import check_bool, check_int, check_real
+
 __all__ = ["MLP", "TinyTransformer", "make_classification_data", "make_token_data"]
-
-
-def _check_positive(name: str, value: object) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
-        raise ValueError(f"{name} must be a positive integer, got {value!r}")
-    return value
 
 
 class _ResidualBlock(nn.Module):
@@ -61,6 +57,14 @@ class MLP(nn.Module):
         Width multiplier inside a block (4, as in transformer MLPs).
     checkpointing
         Recompute each block's activations during backward instead of storing them.
+
+    Examples
+    --------
+    >>> model = MLP(in_features=8, hidden=16, out_features=3, depth=2)
+    >>> model(torch.zeros(4, 8)).shape
+    torch.Size([4, 3])
+    >>> model.layer_sizes()  # input projection, two blocks (up, down), head
+    [(8, 16), (16, 64), (64, 16), (16, 64), (64, 16), (16, 3)]
     """
 
     def __init__(
@@ -74,15 +78,12 @@ class MLP(nn.Module):
         checkpointing: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("in_features", in_features),
-            ("hidden", hidden),
-            ("out_features", out_features),
-            ("depth", depth),
-            ("expansion", expansion),
-        ):
-            _check_positive(name, value)
-        self.checkpointing = bool(checkpointing)
+        in_features = check_int(in_features, "in_features", min_val=1)
+        hidden = check_int(hidden, "hidden", min_val=1)
+        out_features = check_int(out_features, "out_features", min_val=1)
+        depth = check_int(depth, "depth", min_val=1)
+        expansion = check_int(expansion, "expansion", min_val=1)
+        self.checkpointing = check_bool(checkpointing, "checkpointing")
         self.inp = nn.Linear(in_features, hidden)
         self.blocks = nn.ModuleList(_ResidualBlock(hidden, expansion) for _ in range(depth))
         self.head = nn.Linear(hidden, out_features)
@@ -132,6 +133,14 @@ class TinyTransformer(nn.Module):
         Vocabulary, model width, attention heads, blocks and context length.
     checkpointing
         Recompute each block during backward.
+
+    Examples
+    --------
+    >>> gpt = TinyTransformer(vocab_size=32, d_model=16, n_heads=2, n_layers=1, seq_len=8)
+    >>> gpt(torch.zeros(2, 8, dtype=torch.long)).shape  # logits per position
+    torch.Size([2, 8, 32])
+    >>> gpt.head_dim, gpt.num_params() < gpt.num_params(non_embedding=False)
+    (8, True)
     """
 
     def __init__(
@@ -145,19 +154,16 @@ class TinyTransformer(nn.Module):
         checkpointing: bool = False,
     ) -> None:
         super().__init__()
-        for name, value in (
-            ("vocab_size", vocab_size),
-            ("d_model", d_model),
-            ("n_heads", n_heads),
-            ("n_layers", n_layers),
-            ("seq_len", seq_len),
-        ):
-            _check_positive(name, value)
+        vocab_size = check_int(vocab_size, "vocab_size", min_val=1)
+        d_model = check_int(d_model, "d_model", min_val=1)
+        n_heads = check_int(n_heads, "n_heads", min_val=1)
+        n_layers = check_int(n_layers, "n_layers", min_val=1)
+        seq_len = check_int(seq_len, "seq_len", min_val=1)
         if d_model % n_heads:
             raise ValueError(f"d_model={d_model} must be divisible by n_heads={n_heads}")
         self.vocab_size, self.d_model, self.n_heads = vocab_size, d_model, n_heads
         self.n_layers, self.seq_len = n_layers, seq_len
-        self.checkpointing = bool(checkpointing)
+        self.checkpointing = check_bool(checkpointing, "checkpointing")
         self.tok = nn.Embedding(vocab_size, d_model)
         self.pos = nn.Embedding(seq_len, d_model)
         self.blocks = nn.ModuleList(_Block(d_model, n_heads) for _ in range(n_layers))
@@ -203,11 +209,11 @@ def make_classification_data(
     >>> len(ds), ds[0][0].shape
     (10, torch.Size([3]))
     """
-    _check_positive("n_samples", n_samples)
-    _check_positive("in_features", in_features)
-    _check_positive("n_classes", n_classes)
-    if noise < 0:
-        raise ValueError(f"noise must be >= 0, got {noise!r}")
+    n_samples = check_int(n_samples, "n_samples", min_val=1)
+    in_features = check_int(in_features, "in_features", min_val=1)
+    n_classes = check_int(n_classes, "n_classes", min_val=1)
+    noise = check_real(noise, "noise", min_val=0)
+    seed = check_int(seed, "seed")
     g = torch.Generator().manual_seed(seed)
     centers = torch.randn(n_classes, in_features, generator=g) / in_features**0.25
     y = torch.randint(0, n_classes, (n_samples,), generator=g)
@@ -224,9 +230,10 @@ def make_token_data(
     >>> bool((x[1:] == y[:-1]).all())
     True
     """
-    _check_positive("n_samples", n_samples)
-    _check_positive("seq_len", seq_len)
-    _check_positive("vocab_size", vocab_size)
+    n_samples = check_int(n_samples, "n_samples", min_val=1)
+    seq_len = check_int(seq_len, "seq_len", min_val=1)
+    vocab_size = check_int(vocab_size, "vocab_size", min_val=1)
+    seed = check_int(seed, "seed")
     g = torch.Generator().manual_seed(seed)
     start = torch.randint(0, vocab_size, (n_samples, 1), generator=g)
     step = torch.randint(1, 4, (n_samples, 1), generator=g)

@@ -31,6 +31,7 @@ from collections.abc import Iterator
 
 import torch
 
+from labkit._validate import check_choice
 from labkit.device import resolve
 
 __all__ = ["PRECISIONS", "autocast", "grad_scaler", "supported_precisions"]
@@ -54,8 +55,7 @@ def supported_precisions(device: str | torch.device | None = None) -> tuple[str,
 
 
 def _check(precision: str, dev: torch.device) -> None:
-    if precision not in PRECISIONS:
-        raise ValueError(f"precision must be one of {PRECISIONS}, got {precision!r}")
+    check_choice(precision, "precision", PRECISIONS)
     allowed = supported_precisions(dev)
     if precision not in allowed:
         hint = (

@@ -35,6 +35,8 @@ from datetime import timedelta
 from multiprocessing import connection
 from typing import Any
 
+from labkit._validate import check_int, check_real
+
 __all__ = ["run_ranks"]
 
 
@@ -76,10 +78,10 @@ def run_ranks(
     must pickle. An exception on any rank raises ``RuntimeError`` with that rank's traceback; a
     rank that has not finished after ``timeout_s`` seconds is killed and reported the same way.
     """
-    if isinstance(world_size, bool) or not isinstance(world_size, int) or world_size < 1:
-        raise ValueError(f"world_size must be a positive integer, got {world_size!r}")
-    if not timeout_s > 0:
-        raise ValueError(f"timeout_s must be a positive number of seconds, got {timeout_s!r}")
+    world_size = check_int(world_size, "world_size", min_val=1)
+    timeout_s = check_real(
+        timeout_s, "timeout_s", min_val=0, include_boundaries="neither", unit="seconds"
+    )
     if "fork" not in multiprocessing.get_all_start_methods():
         raise RuntimeError("run_ranks needs the 'fork' start method (Linux or macOS)")
     ctx = multiprocessing.get_context("fork")

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from labkit._validate import check_int, check_real
 from labkit.device import resolve
 from labkit.timing import benchmark
 
@@ -42,7 +43,14 @@ __all__ = [
 
 @dataclass(frozen=True)
 class RooflinePoint:
-    """One measured kernel: its FLOPs, bytes moved and time (seconds)."""
+    """One measured kernel: its FLOPs, bytes moved and time (seconds).
+
+    Examples
+    --------
+    >>> point = RooflinePoint("axpy", flops=2e6, bytes_moved=12e6, seconds=1e-3)
+    >>> round(point.intensity, 3), point.flops_per_s / 1e9  # FLOP/byte, GFLOP/s
+    (0.167, 2.0)
+    """
 
     name: str
     flops: float
@@ -63,16 +71,16 @@ class RooflinePoint:
 
 def matmul_intensity(m: int, n: int, k: int, *, bytes_per_element: int = 4) -> float:
     """FLOP/byte of ``(m,k)@(k,n)``, each operand read once and the result written once."""
+    m, n, k = (check_int(v, name, min_val=1) for v, name in ((m, "m"), (n, "n"), (k, "k")))
+    bytes_per_element = check_int(bytes_per_element, "bytes_per_element", min_val=1)
     return 2 * m * n * k / (bytes_per_element * (m * k + k * n + m * n))
 
 
 def attainable_flops(intensity: float, *, peak_flops: float, bandwidth: float) -> float:
     """The roof: ``min(peak_flops, intensity × bandwidth)``."""
-    if intensity < 0 or peak_flops <= 0 or bandwidth <= 0:
-        raise ValueError(
-            f"need intensity >= 0, peak_flops > 0, bandwidth > 0; got {intensity!r}, "
-            f"{peak_flops!r}, {bandwidth!r}"
-        )
+    intensity = check_real(intensity, "intensity", min_val=0)
+    peak_flops = check_real(peak_flops, "peak_flops", min_val=0, include_boundaries="neither")
+    bandwidth = check_real(bandwidth, "bandwidth", min_val=0, include_boundaries="neither")
     return min(peak_flops, intensity * bandwidth)
 
 

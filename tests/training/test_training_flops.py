@@ -3,6 +3,7 @@
 import math
 
 import matplotlib
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -41,6 +42,15 @@ def _counted(fn):
 def test_matmul_flops_match_torch_counter():
     a, b = torch.randn(7, 5), torch.randn(5, 3)
     assert matmul_flops(7, 3, 5) == _counted(lambda: a @ b) == 2 * 7 * 3 * 5
+
+
+def test_sizes_accept_numpy_integers_and_refuse_bools():
+    got = matmul_flops(np.int64(7), np.int32(3), np.uint8(5))
+    assert got == 2 * 7 * 3 * 5 and type(got) is int  # no NumPy overflow, no NumPy type
+    with pytest.raises(TypeError, match=r"m must be an integer >= 1, got True \(bool\)"):
+        matmul_flops(True, 3, 5)
+    with pytest.raises(TypeError, match="batch_size"):
+        linear_flops([(4, 8)], batch_size=2.0)
 
 
 def test_linear_training_flops_match_torch_counter():
@@ -126,8 +136,10 @@ def test_roofline_formulas():
     )
     assert attainable_flops(1.0, peak_flops=100.0, bandwidth=10.0) == 10.0
     assert attainable_flops(1e3, peak_flops=100.0, bandwidth=10.0) == 100.0
-    with pytest.raises(ValueError):
+    with pytest.raises(ValueError, match=r"intensity must be a finite real number >= 0, got -1\.0"):
         attainable_flops(-1.0, peak_flops=1.0, bandwidth=1.0)
+    with pytest.raises(ValueError, match="bandwidth"):
+        attainable_flops(1.0, peak_flops=1.0, bandwidth=0.0)
 
 
 def test_measured_points_and_plot():

@@ -3,6 +3,7 @@
 import copy
 import dataclasses
 
+import numpy as np
 import pytest
 import torch
 from torch.nn import functional as F
@@ -168,6 +169,26 @@ def test_bad_arguments_name_themselves():
             train(_small_mlp(), _batches(3, 8), device="cpu", **kwargs)
     with pytest.raises(ValueError, match="no timed steps"):
         train(_small_mlp(), _batches(1, 8), warmup_steps=1, device="cpu")
+
+
+def test_counts_accept_numpy_integers_and_refuse_bools():
+    """A count from NumPy (``np.arange``, a sweep grid) is a count; ``True`` is a mistake."""
+    ds = make_classification_data(np.int64(32), in_features=np.int32(8), n_classes=3)
+    loader = make_loader(ds, batch_size=np.int64(8), device="cpu")
+    assert loader.batch_size == 8 and type(loader.batch_size) is int
+    model = MLP(in_features=8, hidden=np.int64(16), out_features=3, depth=np.int8(1))
+    report = train(model, loader, max_steps=np.int64(3), warmup_steps=np.int64(1), device="cpu")
+    assert report.num_steps == 2
+    for call, name in (
+        (lambda: train(_small_mlp(), _batches(3, 8), grad_accum_steps=True), "grad_accum_steps"),
+        (lambda: make_loader(ds, batch_size=True), "batch_size"),
+        (lambda: MLP(depth=True), "depth"),
+        (lambda: train(_small_mlp(), _batches(3, 8), compile="yes"), "compile"),
+    ):
+        with pytest.raises(TypeError, match=name):
+            call()
+    with pytest.raises(TypeError, match=r"max_steps must be an integer, got 2\.0 \(float\)"):
+        train(_small_mlp(), _batches(3, 8), max_steps=2.0, device="cpu")
 
 
 @pytest.mark.parametrize("readback_every", [2, 5, 100])
