@@ -1,46 +1,60 @@
 """``labkit grade-class``: autograde a whole class in parallel, resumably, into one gradebook.
 
 nbgrader grades one student after another and its sqlite gradebook takes one writer at a time
-(REFERENCE.md). Here every submission (one student's notebooks of one lab) is autograded in a
-worker process (``--jobs`` of them) in its own scratch course, with its own sqlite gradebook
-copied from a per-lab template; the parent merges each result into the target gradebook (the course's
-``db_url`` by default, or ``--db`` — sqlite or PostgreSQL) as it arrives. The target is a normal
-nbgrader gradebook: instructors enter manual scores with nbgrader's own tools and the next export
-includes them. A second run skips submissions already graded unless the file is newer.
+(docs/reference.md, "nbgrader 0.9.6"). Here every submission (one student's notebooks of one
+lab, found by :mod:`~labkit.grading._discovery`) is autograded in a worker process (``--jobs``
+of them, :mod:`~labkit.grading._worker`) in its own scratch course, with its own sqlite gradebook
+copied from a per-lab template; the parent merges each result into the target gradebook
+(:mod:`~labkit.grading._merge`; the course's ``db_url`` by default, or ``--db`` — sqlite or
+PostgreSQL) as it arrives. The target is a normal nbgrader gradebook: instructors enter manual
+scores with nbgrader's own tools and the next export includes them. A second run skips
+submissions already graded unless the file is newer.
 
 Layout of ``SUBMISSIONS_DIR`` (nbgrader's ``submitted/``): ``<student>/<lab>/<notebook>.ipynb``.
 """
 
 from __future__ import annotations
 
-import datetime as dt
 import multiprocessing
-import shutil
 import sys
 import tempfile
 import time
-import warnings
 from concurrent.futures import ProcessPoolExecutor, as_completed
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
+from labkit._validate import check_bool, check_int
 from labkit.grading._classexport import export
-from labkit.grading._nbgrader import _nbgrader_environment, course_config, run_step
+from labkit.grading._discovery import Submission, find_submissions, unreadable
+from labkit.grading._merge import already_graded, ensure_assignment, merge
+from labkit.grading._nbgrader import _nbgrader_environment, course_config
 from labkit.grading._paths import course_root, lab_dirs
+from labkit.grading._worker import GradeTask, WorkerResult, grade_one, prepare_template
 from labkit.grading.sandbox import probe
-from labkit.grading.selfgrade import GradeError, _load, identify
 
-__all__ = ["ClassReport", "SubmissionResult", "grade_class"]
+__all__ = ["ClassReport", "Status", "SubmissionResult", "grade_class"]
+
+# "skipped": the target gradebook already holds it, up to date; the others as the worker's
+# (labkit.grading._worker.WorkerStatus): "graded", "invalid" (scored as it stands, often 0),
+# "failed" (nothing written; the next run grades it again)
+Status = Literal["graded", "skipped", "invalid", "failed"]
+_STATUSES: tuple[Status, ...] = ("graded", "skipped", "invalid", "failed")
 
 
 @dataclass(frozen=True)
 class SubmissionResult:
-    """What happened to one submission (one student, one lab) in this run."""
+    """What happened to one submission (one student, one lab) in this run.
+
+    Examples
+    --------
+    >>> SubmissionResult("alice", "00_orientation", "graded", 9.0, 10.0, 4.2).to_dict()["score"]
+    9.0
+    """
 
     student: str
     lab: str
-    status: str  # "graded", "skipped" (already graded), "invalid" (scored 0), "failed" (retry)
+    status: Status
     score: float = 0.0
     max_score: float = 0.0
     seconds: float = 0.0
@@ -52,7 +66,22 @@ class SubmissionResult:
 
 @dataclass(frozen=True)
 class ClassReport:
-    """One ``grade_class`` run: per-submission results and where the exports were written."""
+    """One ``grade_class`` run: per-submission results and where the exports were written.
+
+    Examples
+    --------
+    >>> report = ClassReport(
+    ...     (SubmissionResult("alice", "00_orientation", "graded", 9.0, 10.0, 4.2),
+    ...      SubmissionResult("bob", "00_orientation", "skipped")),
+    ...     "postgresql+psycopg2://grader:secret@db/course", wall_s=5.0, jobs=2)
+    >>> report.count("skipped")
+    1
+    >>> print(report)  # skipped submissions are counted, not listed
+    2 submissions in 5.0 s with 2 job(s): 1 graded, 1 skipped
+      alice                00_orientation       graded   9 / 10  (4.2 s)
+    >>> report.to_dict()["db_url"]  # never the password
+    'postgresql+psycopg2://grader:***@db/course'
+    """
 
     results: tuple[SubmissionResult, ...]
     db_url: str
@@ -60,7 +89,8 @@ class ClassReport:
     wall_s: float = 0.0
     jobs: int = 1
 
-    def count(self, status: str) -> int:
+    def count(self, status: Status) -> int:
+        """How many submissions ended with ``status``."""
         return sum(r.status == status for r in self.results)
 
     def to_dict(self) -> dict[str, Any]:
@@ -73,8 +103,7 @@ class ClassReport:
         }
 
     def __repr__(self) -> str:
-        statuses = ("graded", "skipped", "invalid", "failed")
-        counts = ", ".join(f"{self.count(s)} {s}" for s in statuses if self.count(s))
+        counts = ", ".join(f"{self.count(s)} {s}" for s in _STATUSES if self.count(s))
         lines = [
             f"{len(self.results)} submissions in {self.wall_s:.1f} s with {self.jobs} job(s): "
             f"{counts or 'nothing to do'}"
@@ -97,214 +126,6 @@ def _redacted(url: str) -> str:
         creds, host = rest.rsplit("@", 1)
         return f"{scheme}://{creds.split(':', 1)[0]}:***@{host}"
     return url
-
-
-# --- discovering submissions ----------------------------------------------------------------
-
-
-def _submissions(root: Path, labs: dict[str, Path]) -> list[tuple[str, str, list[Path]]]:
-    """``(student, lab, notebooks)`` for every ``<student>/<lab>/`` folder under ``root``."""
-    found = []
-    for student_dir in sorted(p for p in root.iterdir() if p.is_dir()):
-        if student_dir.name.startswith("."):
-            continue
-        for lab_dir in sorted(p for p in student_dir.iterdir() if p.is_dir()):
-            if lab_dir.name in labs:
-                notebooks = sorted(
-                    p for p in lab_dir.glob("*.ipynb") if ".ipynb_checkpoints" not in str(p)
-                )
-                found.append((student_dir.name, lab_dir.name, notebooks))
-    return found
-
-
-def _unreadable(files: list[Path]) -> str | None:
-    """Why none of ``files`` is a readable notebook, or None when at least one is."""
-    problems = []
-    for path in files:
-        try:
-            _load(path)
-            return None
-        except GradeError as err:
-            problems.append(str(err))
-    return "; ".join(problems) or "no notebook in the submission"
-
-
-def _timestamp(files: list[Path]) -> dt.datetime:
-    newest = max((p.stat().st_mtime for p in files), default=0.0)
-    return dt.datetime.fromtimestamp(newest, tz=dt.UTC).replace(tzinfo=None)
-
-
-# --- the worker: one submission in its own scratch course -----------------------------------
-
-
-def _prepare_template(lab: str, source_dir: Path, workdir: Path) -> Path:
-    """A scratch course for ``lab`` with the assignment generated into its own gradebook."""
-    course = workdir / "templates" / lab
-    shutil.copytree(source_dir, course / "solutions" / lab)
-    run_step("generate_assignment", course_config(course), lab, force=True)
-    return course
-
-
-def _place(files: list[Path], sources: list[Path], dest: Path) -> list[str]:
-    """Copy a student's notebooks under the course's names; returns the problems found."""
-    dest.mkdir(parents=True, exist_ok=True)
-    wanted = {s.name: s for s in sources}
-    problems = []
-    placed: set[str] = set()
-    for path in files:
-        try:
-            nb = _load(path)
-        except GradeError as err:
-            problems.append(str(err))
-            continue
-        name = path.name
-        if name not in wanted:  # renamed by the student: match it by its graded cells
-            try:
-                _, source = identify(nb, course_root())
-            except GradeError:
-                continue  # an unrelated notebook: ignored, as nbgrader does
-            name = source.name
-            if name not in wanted or name in placed:
-                continue
-        shutil.copyfile(path, dest / name)
-        placed.add(name)
-    for name in sorted(set(wanted) - placed):
-        if not problems:
-            problems.append(f"no notebook {name!r} in the submission")
-    return problems
-
-
-def _grade_one(task: dict[str, Any]) -> dict[str, Any]:
-    """Worker: autograde one submission; returns its grades as plain data."""
-    with _nbgrader_environment():
-        return _grade_one_here(task)
-
-
-def _grade_one_here(task: dict[str, Any]) -> dict[str, Any]:
-    start = time.perf_counter()
-    student, lab = task["student"], task["lab"]
-    with tempfile.TemporaryDirectory(prefix=f"labkit-class-{lab}-") as tmp:
-        course = Path(tmp) / "course"
-        shutil.copytree(task["template"], course)
-        config = course_config(course, sandbox=task["sandbox"])
-        sources = [Path(s) for s in task["sources"]]
-        problems = _place(
-            [Path(f) for f in task["files"]], sources, course / "submitted" / student / lab
-        )
-        if not any((course / "submitted" / student / lab).glob("*.ipynb")):
-            return {"status": "invalid", "error": "; ".join(problems) or "no notebook",
-                    "grades": [], "seconds": time.perf_counter() - start}  # fmt: skip
-        try:
-            run_step("autograde", config, lab, student, force=True)
-        except RuntimeError as err:
-            return {"status": "failed", "error": str(err).splitlines()[0], "grades": [],
-                    "seconds": time.perf_counter() - start}  # fmt: skip
-        grades = _read_grades(config.CourseDirectory.db_url, lab, student)
-        keep = task.get("keep_dir")
-        if keep:  # the autograded notebooks, for the instructor to look at
-            target = Path(keep) / student / lab
-            shutil.rmtree(target, ignore_errors=True)
-            # links as links: a learner's link to /dev/zero or the gradebook is not followed
-            shutil.copytree(course / "autograded" / student / lab, target, symlinks=True)
-    status = "invalid" if problems else "graded"
-    return {"status": status, "error": "; ".join(problems), "grades": grades,
-            "seconds": time.perf_counter() - start}  # fmt: skip
-
-
-def _read_grades(db_url: str, lab: str, student: str) -> list[dict[str, Any]]:
-    from nbgrader.api import Gradebook
-
-    with Gradebook(db_url) as gb:
-        submission = gb.find_submission(lab, student)
-        return [
-            {
-                "notebook": nb.name,
-                "grade_id": g.name,
-                "auto_score": None if g.auto_score is None else float(g.auto_score),
-                "needs_manual_grade": bool(g.needs_manual_grade),
-            }
-            for nb in submission.notebooks
-            for g in nb.grades
-        ]
-
-
-# --- the parent: merge into the target gradebook ---------------------------------------------
-
-
-def _ensure_assignment(db_url: str, lab: str, template: Path) -> None:
-    """Create ``lab``'s assignment in the target gradebook, copied from the template's.
-
-    The rows are the ones nbgrader's ``generate_assignment`` (its ``SaveCells`` step) writes;
-    copying them spares a second generate run per lab.
-    """
-    from nbgrader.api import Gradebook, MissingEntry
-
-    with Gradebook(db_url) as gb:
-        try:
-            gb.find_assignment(lab)
-            return
-        except MissingEntry:
-            pass
-        with Gradebook(course_config(template).CourseDirectory.db_url) as src:
-            assignment = src.find_assignment(lab)
-            gb.update_or_create_assignment(lab, duedate=assignment.duedate)
-            for nb in assignment.notebooks:
-                gb.add_notebook(nb.name, lab, kernelspec=nb.kernelspec)
-                for c in nb.grade_cells:
-                    gb.update_or_create_grade_cell(
-                        c.name, nb.name, lab, max_score=c.max_score, cell_type=c.cell_type
-                    )
-                for c in nb.solution_cells:
-                    gb.update_or_create_solution_cell(c.name, nb.name, lab)
-                for c in nb.task_cells:
-                    gb.update_or_create_task_cell(
-                        c.name, nb.name, lab, max_score=c.max_score, cell_type=c.cell_type
-                    )
-                for c in nb.source_cells:
-                    gb.update_or_create_source_cell(
-                        c.name, nb.name, lab, cell_type=c.cell_type, locked=c.locked,
-                        source=c.source, checksum=c.checksum,
-                    )  # fmt: skip
-
-
-def _already_graded(gb: Any, lab: str, student: str, stamp: dt.datetime) -> bool:
-    from nbgrader.api import MissingEntry
-
-    try:
-        sub = gb.find_submission(lab, student)
-    except MissingEntry:
-        return False
-    if sub.timestamp is None or sub.timestamp < stamp:
-        return False
-    autograded = [g for nb in sub.notebooks for g in nb.grades if g.cell_type == "code"]
-    return all(g.auto_score is not None for g in autograded)
-
-
-def _merge(
-    gb: Any, lab: str, student: str, stamp: dt.datetime, grades: list[dict[str, Any]]
-) -> tuple[float, float]:
-    """Write one submission's auto scores into the target; manual scores are left alone."""
-    with warnings.catch_warnings():
-        # SQLAlchemy 2.1 warns about nbgrader's session handling here; harmless (REFERENCE.md)
-        warnings.filterwarnings("ignore", message=".*not in session.*")
-        gb.update_or_create_student(student)
-        sub = gb.update_or_create_submission(lab, student, timestamp=stamp)
-    by_key = {(g["notebook"], g["grade_id"]): g for g in grades}
-    score = max_score = 0.0
-    for nb in sub.notebooks:
-        for grade in nb.grades:
-            got = by_key.get((nb.name, grade.name))
-            if grade.cell_type == "code" or got is None:
-                grade.auto_score = float(got["auto_score"] or 0) if got else 0.0
-                grade.needs_manual_grade = bool(got and got["needs_manual_grade"])
-            else:
-                grade.auto_score = got["auto_score"]
-                grade.needs_manual_grade = got["needs_manual_grade"]
-            if grade.cell_type == "code":
-                score += float(grade.auto_score or 0)
-                max_score += float(grade.max_score)
-    gb.db.commit()
-    return score, max_score
 
 
 def grade_class(
@@ -357,8 +178,11 @@ def grade_class(
             f"submissions={str(submissions)!r} is not a folder; "
             "expected <student>/<lab>/<notebook>.ipynb"
         )
-    if not isinstance(jobs, int) or jobs < 1:
-        raise ValueError(f"jobs={jobs!r} must be a positive integer")
+    jobs = check_int(jobs, "jobs", min_val=1)
+    force = check_bool(force, "force")
+    progress = check_bool(progress, "progress")
+    keep_autograded = check_bool(keep_autograded, "keep_autograded")
+    sandbox = check_bool(sandbox, "sandbox")
     course = course_root()
     known = {d.name: d for d in lab_dirs(course)}
     if labs:
@@ -390,53 +214,62 @@ def _grade_class(
 ) -> ClassReport:
     out_dir.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
-    found = _submissions(root, known)
+    found = find_submissions(root, known)
     results: list[SubmissionResult] = []
 
     from nbgrader.api import Gradebook
 
     with tempfile.TemporaryDirectory(prefix="labkit-class-") as tmp:
         workdir = Path(tmp)
-        todo = []
+        todo: list[Submission] = []
         with Gradebook(target) as gb:
-            for student, lab, files in found:
-                stamp = _timestamp(files)
-                if not force and files and _already_graded(gb, lab, student, stamp):
-                    results.append(SubmissionResult(student, lab, "skipped"))
+            for found_one in found:
+                if (
+                    not force
+                    and found_one.files
+                    and already_graded(gb, found_one.lab, found_one.student, found_one.timestamp)
+                ):
+                    results.append(SubmissionResult(found_one.student, found_one.lab, "skipped"))
                 else:
-                    todo.append((student, lab, files, stamp))
-        needed = sorted({lab for _, lab, _, _ in todo})
-        templates = {lab: _prepare_template(lab, known[lab], workdir) for lab in needed}
+                    todo.append(found_one)
+        needed = sorted({s.lab for s in todo})
+        templates = {lab: prepare_template(lab, known[lab], workdir) for lab in needed}
         for lab in needed:
-            _ensure_assignment(target, lab, templates[lab])
-        keep = str(out_dir / "autograded") if keep_autograded else None
+            ensure_assignment(target, lab, templates[lab])
+        keep = out_dir / "autograded" if keep_autograded else None
         tasks = [
-            {"student": student, "lab": lab, "files": [str(f) for f in files],
-             "sources": [str(s) for s in sorted(known[lab].glob("*.ipynb"))],
-             "template": str(templates[lab]), "stamp": stamp, "keep_dir": keep,
-             "sandbox": sandbox}
-            for student, lab, files, stamp in todo
-        ]  # fmt: skip
+            GradeTask(
+                student=s.student,
+                lab=s.lab,
+                files=s.files,
+                sources=tuple(sorted(known[s.lab].glob("*.ipynb"))),
+                template=templates[s.lab],
+                stamp=s.timestamp,
+                keep_dir=keep,
+                sandbox=sandbox,
+            )
+            for s in todo
+        ]
         # notebooks that cannot be read are scored 0 here: no worker needed for them
         runnable = []
         for task in tasks:
-            problems = _unreadable([Path(f) for f in task["files"]])
+            problems = unreadable(task.files)
             if problems is None:
                 runnable.append(task)
             else:
                 with Gradebook(target) as gb:
-                    _, top = _merge(gb, task["lab"], task["student"], task["stamp"], [])
+                    _, top = merge(gb, task.lab, task.student, task.stamp, ())
                 results.append(
-                    SubmissionResult(task["student"], task["lab"], "invalid", 0.0, top, 0.0,
-                                     problems)
-                )  # fmt: skip
+                    SubmissionResult(task.student, task.lab, "invalid", 0.0, top, 0.0, problems)
+                )
         results += _run(runnable, jobs, target, progress)
     results.sort(key=lambda r: (r.student, r.lab))
     files = export(target, out_dir, list(known))
     return ClassReport(tuple(results), target, files, time.perf_counter() - start, jobs)
 
 
-def _run(tasks: list[dict], jobs: int, target: str, progress: bool) -> list[SubmissionResult]:
+def _run(tasks: list[GradeTask], jobs: int, target: str, progress: bool) -> list[SubmissionResult]:
+    """Grade ``tasks`` in ``jobs`` worker processes, merging each result as it arrives."""
     from nbgrader.api import Gradebook
     from tqdm.auto import tqdm
 
@@ -451,21 +284,19 @@ def _run(tasks: list[dict], jobs: int, target: str, progress: bool) -> list[Subm
         ProcessPoolExecutor(max_workers=jobs, mp_context=ctx) as pool,
         Gradebook(target) as gb,
     ):
-        futures = {pool.submit(_grade_one, task): task for task in tasks}
+        futures = {pool.submit(grade_one, task): task for task in tasks}
         for future in as_completed(futures):
             task = futures[future]
             try:
-                res = future.result()
+                res: WorkerResult = future.result()
             except Exception as err:  # the worker itself died: retry next run
-                res = {"status": "failed", "error": f"{type(err).__name__}: {err}",
-                       "grades": [], "seconds": 0.0}  # fmt: skip
+                res = WorkerResult.failure(f"{type(err).__name__}: {err}")
             score = max_score = 0.0
-            if res["status"] in ("graded", "invalid"):
-                score, max_score = _merge(gb, task["lab"], task["student"], task["stamp"],
-                                          res["grades"])  # fmt: skip
+            if res.status in ("graded", "invalid"):
+                score, max_score = merge(gb, task.lab, task.student, task.stamp, res.grades)
             results.append(
-                SubmissionResult(task["student"], task["lab"], res["status"], score, max_score,
-                                 res["seconds"], res["error"])
+                SubmissionResult(task.student, task.lab, res.status, score, max_score,
+                                 res.seconds, res.error)
             )  # fmt: skip
             bar.update(1)
     bar.close()

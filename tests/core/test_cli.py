@@ -75,3 +75,10 @@ def test_grade_bad_input_is_one_line_exit_2_nothing_written(tmp_path, case):
     assert len(lines) == 1 and lines[0].startswith("labkit grade: "), result.stderr
     assert result.stdout == ""
     assert sorted(p.name for p in tmp_path.iterdir()) == before
+
+
+def test_grade_class_bad_jobs_is_one_line_exit_2(tmp_path):
+    result = run("grade-class", str(tmp_path), "--jobs", "0", "--no-sandbox", cwd=tmp_path)
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    assert result.stderr.strip() == "labkit grade-class: jobs must be an integer >= 1, got 0"
+    assert result.stdout == ""

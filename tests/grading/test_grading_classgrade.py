@@ -15,6 +15,7 @@ import sys
 import uuid
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from labkit.grading._classexport import export, records
@@ -147,10 +148,27 @@ def test_cli_grade_class_json_and_bad_input(tmp_path):
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     assert bad.returncode == 2 and bad.stderr.startswith("labkit grade-class: ")
-    with pytest.raises(ValueError, match="jobs=0"):
+    with pytest.raises(ValueError, match="jobs must be an integer >= 1, got 0"):
         grade_class(subs, jobs=0)
     with pytest.raises(ValueError, match="99_nope"):
         grade_class(subs, labs=["99_nope"])
+
+
+def test_grade_class_checks_argument_types(tmp_path):
+    """``jobs=True`` is a mistake, not one job; a NumPy count is a count."""
+    subs = tmp_path / "submitted"
+    subs.mkdir()
+    with pytest.raises(TypeError, match=r"jobs must be an integer >= 1, got True \(bool\)"):
+        grade_class(subs, jobs=True)
+    with pytest.raises(TypeError, match=r"jobs must be an integer >= 1, got 2\.0 \(float\)"):
+        grade_class(subs, jobs=2.0)
+    with pytest.raises(TypeError, match="sandbox must be True or False, got 'no'"):
+        grade_class(subs, sandbox="no")
+    db = f"sqlite:///{tmp_path / 'empty.db'}"
+    report = grade_class(
+        subs, jobs=np.int64(2), db_url=db, out=tmp_path / "out", progress=False, sandbox=False
+    )
+    assert report.results == () and report.jobs == 2 and type(report.jobs) is int
 
 
 @pytest.fixture
