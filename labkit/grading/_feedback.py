@@ -1,7 +1,7 @@
 """Feedback a learner can act on, without giving away the hidden tests.
 
 nbgrader's feedback shows the autograded notebook, hidden tests and their tracebacks included (a
-long-standing complaint, REFERENCE.md): a learner could read the hidden checks and fit to them.
+long-standing complaint; docs/reference.md, "nbgrader 0.9.6"): a learner could read the hidden checks and fit to them.
 :func:`explain` turns a test cell's outputs into one sentence — which part failed (visible line,
 or "a hidden test"), the error's message, and a hint for that kind of failure.
 :class:`HideHiddenTests` (``GenerateFeedback.preprocessors`` in ``nbgrader_config.py``) rewrites

@@ -1,7 +1,7 @@
 """The grading kernel: ipykernel under CPU-time and memory limits while nbgrader executes.
 
-nbgrader runs a learner's code with the grader's rights and no limits (REFERENCE.md: "not a
-sandbox"). This launcher is installed as the virtual environment's ``python3`` kernelspec (a spec
+nbgrader runs a learner's code with the grader's rights and no limits (docs/reference.md,
+"nbgrader 0.9.6": "not a sandbox"). This launcher is installed as the virtual environment's ``python3`` kernelspec (a spec
 under ``sys.prefix/share/jupyter/kernels/python3`` takes precedence over ipykernel's built-in
 one), so ``labkit grade``, ``labkit grade-class`` and a plain ``nbgrader autograde`` all start it.
 It applies ``resource.setrlimit`` only when ``NBGRADER_EXECUTION`` is set in the environment it

@@ -90,7 +90,8 @@ def run_step(step: str, config: Any, *args: Any, **kwargs: Any) -> dict[str, Any
         warnings.catch_warnings(),
     ):
         # SQLAlchemy 2.1 warns about nbgrader's session handling when a student is created;
-        # harmless (REFERENCE.md), and it would bury the one line a learner needs.
+        # harmless (docs/reference.md, "nbgrader 0.9.6"), and it would bury the one line a
+        # learner needs.
         warnings.filterwarnings("ignore", message=".*not in session.*")
         api = api_for(config)
         result = getattr(api, step)(*args, **kwargs)

@@ -31,7 +31,13 @@ _MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN 
 
 @dataclass(frozen=True)
 class CourseProblem:
-    """One thing wrong with the committed course, found by :func:`check`."""
+    """One thing wrong with the committed course, found by :func:`check`.
+
+    Examples
+    --------
+    >>> print(CourseProblem("notebooks/00_orientation/00_orientation.ipynb", "stale release"))
+    notebooks/00_orientation/00_orientation.ipynb: stale release
+    """
 
     path: str
     problem: str

@@ -1,8 +1,8 @@
 """The grading sandbox: every kernel that runs learner code for grading runs inside bubblewrap.
 
-nbgrader executes a submission with the grader's rights (REFERENCE.md: "not a sandbox"), so a
-notebook could read the hidden tests, open the gradebook, reach the network or leave a process
-running after grading. :class:`~labkit.grading._preprocessors.GuardedExecute` starts each grading
+nbgrader executes a submission with the grader's rights (docs/reference.md, "nbgrader 0.9.6":
+"not a sandbox"), so a notebook could read the hidden tests, open the gradebook, reach the
+network or leave a process running after grading. :class:`~labkit.grading._preprocessors.GuardedExecute` starts each grading
 kernel with ``LABKIT_SANDBOX=on`` and ZeroMQ's ``ipc`` transport (Unix sockets in a private
 folder, so the kernel needs no network to talk to the grader); the kernel launcher
 (:mod:`._kernel`) then replaces itself with :func:`command`'s ``bwrap`` call. Inside:

@@ -57,7 +57,26 @@ class ManualCell:
 
 @dataclass(frozen=True)
 class GradeReport:
-    """Autograded score of one notebook; ``manual`` lists cells an instructor grades by hand."""
+    """Autograded score of one notebook; ``manual`` lists cells an instructor grades by hand.
+
+    :func:`grade` returns one; ``labkit grade --json`` prints its :meth:`to_dict`.
+
+    Examples
+    --------
+    >>> report = GradeReport(
+    ...     "lab.ipynb", "00_orientation", 1.0, 3.0,
+    ...     tests=(CellScore("00_orientation_mean", 1.0, 1.0),
+    ...            CellScore("00_orientation_std", 0.0, 2.0, "a hidden test failed")),
+    ...     manual=(ManualCell("00_orientation_answer", 4.0),))
+    >>> print(report)
+    lab.ipynb (00_orientation): 1 / 3 autograded
+      00_orientation_mean                      1 / 1
+      00_orientation_std                       0 / 2
+          a hidden test failed
+      00_orientation_answer                    needs manual grading, 4 points
+    >>> sorted(report.to_dict())
+    ['lab', 'manual', 'max_score', 'notebook', 'score', 'tests']
+    """
 
     notebook: str
     lab: str
@@ -67,7 +86,7 @@ class GradeReport:
     manual: tuple[ManualCell, ...]
 
     def to_dict(self) -> dict[str, Any]:
-        # DESIGN.md 4.4: exactly these keys (feedback and mark schemes are in the text report)
+        # docs/design.md §4.4: exactly these keys (feedback and mark schemes are in the text report)
         return {
             "notebook": self.notebook,
             "lab": self.lab,

@@ -109,7 +109,7 @@ def test_report_text_and_json_contract():
     text = repr(report)
     assert "a hidden test failed" in text and "needs manual grading" in text
     assert "Mark scheme (4 points)" in text
-    # DESIGN.md 4.4: the JSON object keeps exactly its documented keys
+    # docs/design.md §4.4: the JSON object keeps exactly its documented keys
     data = report.to_dict()
     assert set(data) == {"notebook", "lab", "score", "max_score", "tests", "manual"}
     assert data["tests"][1] == {"grade_id": "b_test", "score": 0.0, "max_score": 2.0}

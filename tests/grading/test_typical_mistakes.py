@@ -1,4 +1,5 @@
-"""Every exercise's typical mistakes lose marks and its honest rewrites keep them (EXERCISES.md).
+"""Every exercise's typical mistakes lose marks and its honest rewrites keep them
+(docs/exercises.md, "The hidden test catches the typical mistake").
 
 One kernel per lab runs the source notebook top to bottom with grading sizes
 (``NBGRADER_EXECUTION``). At each exercise it first tries the lab's cases from

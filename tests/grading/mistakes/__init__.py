@@ -4,7 +4,7 @@ Each module defines ``CASES``: a list of :class:`Case`. A case replaces one exer
 cell with ``source`` (the learner's whole cell) and runs that exercise's test cells, visible and
 hidden, in a kernel that has executed the source notebook up to there. An honest case must pass
 every one of them; a mistake must fail at least one. ``tests/grading/test_typical_mistakes.py``
-runs them; EXERCISES.md says why each exercise owes at least one honest rewrite in another style
+runs them; docs/exercises.md says why each exercise owes at least one honest rewrite in another style
 and two typical mistakes.
 """
 
