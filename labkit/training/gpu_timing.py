@@ -29,6 +29,7 @@ from typing import Any
 
 import torch
 
+from labkit._validate import check_int
 from labkit.device import resolve, synchronize
 from labkit.timing import Measurement, benchmark, format_seconds
 
@@ -48,6 +49,7 @@ def cuda_event_time(fn: Callable[..., Any], *args: Any, repeat: int = 10, **kwar
     Events are recorded into the stream around the work, so they time the kernels themselves
     without stalling the host between calls; ``elapsed_time`` needs the end event to finish.
     """
+    repeat = check_int(repeat, "repeat", min_val=1)
     if not torch.cuda.is_available():
         raise RuntimeError(
             "cuda_event_time needs a CUDA device (torch.cuda.Event does not exist on a CPU); "
@@ -111,6 +113,7 @@ def compare_timing_methods(
     ``torch.compile``-d one). The no-sync figure is taken after warm-up, from a synchronized
     idle device, so the only thing wrong with it is the missing synchronization.
     """
+    repeat = check_int(repeat, "repeat", min_val=1)  # before fn's first, uncacheable call
     dev = resolve(device)
     synchronize(dev)
     start = time.perf_counter()

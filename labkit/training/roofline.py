@@ -89,6 +89,7 @@ def measure_matmul_point(
     repeat: int = 10,
 ) -> RooflinePoint:  # fmt: skip
     """Time an ``n×n`` matmul and place it on the roofline."""
+    n = check_int(n, "n", min_val=1)
     dev = resolve(device)
     a = torch.randn(n, n, device=dev, dtype=dtype)
     b = torch.randn(n, n, device=dev, dtype=dtype)
@@ -103,6 +104,7 @@ def measure_elementwise_point(
     repeat: int = 10,
 ) -> RooflinePoint:  # fmt: skip
     """Time ``a * b + c`` (one FLOP-pair per element: 2 FLOPs, 4 tensors moved)."""
+    numel = check_int(numel, "numel", min_val=1)
     dev = resolve(device)
     a, b, c = (torch.randn(numel, device=dev, dtype=dtype) for _ in range(3))
     out = torch.empty_like(a)
@@ -115,6 +117,7 @@ def measure_bandwidth(
     numel: int = 2**25, *, device: str | torch.device | None = None, repeat: int = 10
 ) -> float:
     """Achieved memory bandwidth in bytes/s of a large float32 copy (read + write)."""
+    numel = check_int(numel, "numel", min_val=1)
     dev = resolve(device)
     src = torch.randn(numel, device=dev)
     dst = torch.empty_like(src)
