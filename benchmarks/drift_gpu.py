@@ -86,20 +86,42 @@ def _time(fn: Callable[[], Any], repeat: int) -> float:
     return float(np.median(times))
 
 
-def drift_rows(device: torch.device, smoke: bool) -> list[RowT]:
-    """Rows for gpu_check: agreement on each GPU library, then MMD and KS timings."""
-    rng = np.random.default_rng(0)
-    rows: list[RowT] = []
-    cuda = device.type == "cuda"
-    cupy = _cupy() if cuda else None
+def _isolated(check: str, row: Callable[[], RowT]) -> RowT:
+    """``row()``, or a FAIL row for ``check`` alone: a CuPy error must not discard torch's rows."""
+    try:
+        return row()
+    except Exception as err:
+        return (
+            check,
+            "FAIL",
+            type(err).__name__,
+            str(err).splitlines()[0][:160] if str(err) else "",
+        )
+
+
+def _libraries(device: torch.device) -> dict[str, Callable[[np.ndarray], Any]]:
+    """Each array library to check, as a function moving a NumPy array onto ``device``."""
     libraries: dict[str, Callable[[np.ndarray], Any]] = {
         f"torch {device.type}": lambda a: torch.as_tensor(a).to(device)
     }
+    cupy = _cupy() if device.type == "cuda" else None
     if cupy is not None:
         libraries["CuPy"] = cupy.asarray
+    return libraries
+
+
+def drift_rows(device: torch.device, smoke: bool) -> list[RowT]:
+    """Rows for gpu_check: agreement on each GPU library, then MMD and KS timings; each row is
+    computed on its own, so one library's failure leaves the others' rows standing."""
+    rng = np.random.default_rng(0)
+    rows: list[RowT] = []
+    cuda = device.type == "cuda"
+    libraries = _libraries(device)
     for name, convert in libraries.items():
-        rows.append(_agree(name, convert, rng))
-    if cupy is None:
+        rows.append(
+            _isolated(f"drift stats on {name}", lambda n=name, c=convert: _agree(n, c, rng))
+        )
+    if "CuPy" not in libraries:
         why = "needs CUDA" if not cuda else "CuPy not installed or CUDA not usable by it"
         rows.append(("drift stats on CuPy", "skip", "-", why))
 
@@ -107,27 +129,35 @@ def drift_rows(device: torch.device, smoke: bool) -> list[RowT]:
     x, y = rng.normal(size=(n, d)), rng.normal(0.05, 1, size=(n, d))
     cpu_s = _time(lambda: mmd_test(x, y, perms, seed=0), repeat=1 if not smoke else 2)
     p_cpu = mmd_test(x, y, perms, seed=0).p_value
-    for name, convert in libraries.items():
+
+    def mmd_row(name: str, convert: Callable[[np.ndarray], Any]) -> RowT:
         xg, yg = convert(x), convert(y)
-        gpu_s = _time(lambda xg=xg, yg=yg: mmd_test(xg, yg, perms, seed=0), repeat=3)
+        gpu_s = _time(lambda: mmd_test(xg, yg, perms, seed=0), repeat=3)
         same = mmd_test(xg, yg, perms, seed=0).p_value == p_cpu
-        rows.append((
+        return (
             f"MMD test {name}", "ok" if same else "FAIL", f"{cpu_s / gpu_s:.1f}× vs NumPy",
             f"n=m={n:,}, d={d}, {perms} perms: {format_seconds(gpu_s)} vs {format_seconds(cpu_s)}; "
             f"same p-value: {'yes' if same else 'NO'}",
-        ))  # fmt: skip
+        )  # fmt: skip
+
+    for name, convert in libraries.items():
+        rows.append(_isolated(f"MMD test {name}", lambda n=name, c=convert: mmd_row(n, c)))
 
     rows_n, cols = (2000, 10) if smoke else (100_000, 100)
     xr, xc = rng.normal(size=(rows_n, cols)), rng.normal(size=(rows_n, cols))
     cpu_s = _time(lambda: ks_per_feature(xr, xc), repeat=1)
     want = [r.statistic for r in ks_per_feature(xr, xc)]
-    for name, convert in libraries.items():
+
+    def ks_row(name: str, convert: Callable[[np.ndarray], Any]) -> RowT:
         a, b = convert(xr), convert(xc)
-        gpu_s = _time(lambda a=a, b=b: ks_per_feature(a, b), repeat=3)
+        gpu_s = _time(lambda: ks_per_feature(a, b), repeat=3)
         same = [r.statistic for r in ks_per_feature(a, b)] == want
-        rows.append((
+        return (
             f"KS per feature {name}", "ok" if same else "FAIL", f"{cpu_s / gpu_s:.1f}× vs NumPy",
             f"{rows_n:,} × {cols}: {format_seconds(gpu_s)} vs {format_seconds(cpu_s)}; "
             f"identical D: {'yes' if same else 'NO'}",
-        ))  # fmt: skip
+        )  # fmt: skip
+
+    for name, convert in libraries.items():
+        rows.append(_isolated(f"KS per feature {name}", lambda n=name, c=convert: ks_row(n, c)))
     return rows

@@ -18,7 +18,14 @@ Exercises, on the first CUDA device, and prints one table of figures:
   ``<name>_rows(device, smoke)`` becomes check ``<name>`` (lab 02: ``latency_gpu.py``, lab 03:
   ``drift_gpu.py``).
 
-On a machine without a CUDA device it says so and exits 0: there is nothing to check.
+On a machine without a CUDA device it says so and exits 0: there is nothing to check — unless
+``nvidia-smi`` sees a GPU that torch cannot use (a CPU build of torch, a driver too old for its
+CUDA): that is a broken install, and the script says so and exits 1.
+
+It runs in any interpreter that has torch and NumPy, labkit installed or not: run from a checkout
+(``python3 benchmarks/gpu_check.py``) it imports the checkout's labkit, and hands it to its
+torchrun children. A check whose optional package is missing (CuPy, ONNX Runtime,
+array-api-compat for the drift statistics) is a "skip" row naming the package, not a failure.
 ``--smoke-cpu`` runs the same checks with tiny sizes on the CPU (CUDA-only parts are reported as
 skipped), which is how the script itself is tested without a GPU.
 
@@ -36,6 +43,7 @@ import contextlib
 import importlib.util
 import io
 import json
+import os
 import sys
 import tempfile
 import time
@@ -47,9 +55,16 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from labkit.loadguard import guarded
-from labkit.timing import benchmark
-from labkit.training import (
+# the checkout's labkit, for this process and the torchrun children it starts (DDP check)
+_ROOT = str(Path(__file__).resolve().parents[1])
+if _ROOT not in sys.path:
+    sys.path.insert(0, _ROOT)
+os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
+
+from labkit._cuda_stack import driver_cuda_version, query_driver  # noqa: E402
+from labkit.loadguard import guarded  # noqa: E402
+from labkit.timing import benchmark  # noqa: E402
+from labkit.training import (  # noqa: E402
     MLP,
     TinyTransformer,
     bias_gelu,
@@ -72,6 +87,12 @@ from labkit.training import (
     train,
 )
 
+TORCH_CANNOT_SEE_GPU = (
+    "gpu_check: nvidia-smi sees {gpus} but torch {torch} (CUDA build {cuda}) cannot use it: "
+    "the install is broken. A CPU build of torch, or a CUDA build newer than the driver "
+    "supports, does this; `make test` on this machine installs the matching build "
+    "(labkit/_cuda_stack.py)."
+)
 NO_GPU_MESSAGE = (
     "gpu_check: no CUDA device is visible (torch {torch}, CUDA build {cuda}); nothing to check. "
     "Run it on a machine with an NVIDIA GPU, or pass --smoke-cpu to exercise the script on the CPU."
@@ -456,6 +477,15 @@ def print_table(rows: list[Row]) -> None:
             print("-" * (sum(widths) + 6 + 30))
 
 
+def _driver_gpus() -> str:
+    """ "a GPU (driver for CUDA 13.0)" when an NVIDIA driver answers, else "" (also when
+    ``CUDA_VISIBLE_DEVICES=""`` hides the GPUs on purpose)."""
+    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return ""
+    cuda = driver_cuda_version(query_driver())
+    return f"a GPU (driver for CUDA {cuda[0]}.{cuda[1]})" if cuda else ""
+
+
 @guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Exercise every CUDA path of the course.")
@@ -478,6 +508,11 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(torch.device("cpu"), smoke=True, spec=None)
         title = "CPU smoke run (tiny sizes; figures are not GPU results)"
     elif not torch.cuda.is_available():
+        gpus = _driver_gpus()
+        if gpus:
+            print(TORCH_CANNOT_SEE_GPU.format(gpus=gpus, torch=torch.__version__,
+                                              cuda=torch.version.cuda), file=sys.stderr)  # fmt: skip
+            return 1
         print(NO_GPU_MESSAGE.format(torch=torch.__version__, cuda=torch.version.cuda))
         return 0
     else:
@@ -499,6 +534,8 @@ def main(argv: list[str] | None = None) -> int:
         t0 = time.perf_counter()
         try:
             new = check(ctx)
+        except ModuleNotFoundError as err:  # an optional package this image lacks
+            new = [_skip(name, f"skipped: {err.name} not installed")]
         except Exception as err:  # one broken path must not hide the others
             new = [
                 _fail(name, type(err).__name__, str(err).splitlines()[0][:160] if str(err) else "")
