@@ -78,8 +78,8 @@ class ADWIN(DriftDetector):
     >>> adwin = ADWIN()
     >>> [i for i, v in enumerate(stream) if adwin.update(v).drift_detected]
     [1023]
-    >>> adwin.width  # the cut dropped the old segment; the window restarts after a drift
-    977
+    >>> adwin.width  # as in river, the update after a drift starts a fresh window
+    976
     """
 
     __slots__ = (
