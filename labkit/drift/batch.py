@@ -19,9 +19,9 @@ import numpy as np
 
 from labkit._validate import check_choice, check_int, check_real
 from labkit.drift._arrays import as_pair, as_samples
+from labkit.drift.ks import ks_p_values, ks_statistics, scipy_default_d
 from labkit.drift.mmd import _to_device, mmd_test
 from labkit.drift.results import DriftResult
-from labkit.drift.univariate import _ks_columns, _ks_p_values, _scipy_default_d
 
 __all__ = ["KSDrift", "MMDDrift", "correct_p_values"]
 
@@ -99,9 +99,9 @@ class KSDrift:
         if a.ndim == 1:
             a, b = a[:, None], b[:, None]
         n, m = int(a.shape[0]), int(b.shape[0])
-        raw = _ks_columns(a, b, xp)
-        p = _ks_p_values(raw, n, m)
-        d = _scipy_default_d(raw, n, m)
+        raw = ks_statistics(a, b, xp)
+        p = ks_p_values(raw, n, m)
+        d = scipy_default_d(raw, n, m)
         threshold, flags = correct_p_values(p, self.p_val, self.correction)
         worst = int(np.argmax(d))
         return DriftResult(

@@ -2,7 +2,7 @@
 
 Written once against the array API, so the same code runs on NumPy, PyTorch (CPU or CUDA) and
 CuPy arrays; results come back as Python floats. Each function matches its SciPy counterpart
-(DESIGN.md 4.1 states the exact conventions) and every p-value comes with an effect size:
+(docs/design.md §4.1 states the exact conventions) and every p-value comes with an effect size:
 on 100,000 rows KS calls a shift of 0.01 standard deviations "significant", and only the effect
 size says it does not matter.
 
@@ -21,126 +21,26 @@ Examples
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numpy as np
 from scipy import stats as _stats
 
+from labkit._validate import check_int
 from labkit.device import to_numpy
-from labkit.drift._checks import as_pair, check_finite, check_int, device_of, is_array
+from labkit.drift._arrays import as_pair, check_finite, device_of, is_array
+from labkit.drift.ks import ks_p_values, ks_statistics, scipy_default_d
 from labkit.drift.results import TestResult
 
 __all__ = ["chi2_test", "jensen_shannon", "ks_2samp", "ks_per_feature", "psi", "wasserstein"]
 
-# Elements per work array in the per-feature KS; bounds memory on 100,000 x 100 inputs.
-_KS_CHUNK_ELEMENTS = 1 << 22
 # PSI floors each bin share so empty bins give a large but finite term (evidently, NannyML).
 PSI_FLOOR = 1e-4
 
 
-def _ks_columns(a: Any, b: Any, xp: Any) -> np.ndarray:
-    """KS statistic D of every column of ``a`` (n, d) against ``b`` (m, d), as a NumPy array.
-
-    Host arrays (NumPy, CPU tensors) go column by column through NumPy on all cores; GPU arrays
-    through one vectorized array-API pass. Both evaluate the ECDF gap at the last copy of every
-    pooled value with SciPy's own ``count / n`` divisions, so D equals
-    ``scipy.stats.ks_2samp``'s bit for bit.
-    """
-    if isinstance(a, np.ndarray) or str(device_of(a)) == "cpu":
-        return _ks_columns_host(to_numpy(a), to_numpy(b))
-    return _ks_columns_device(a, b, xp)
-
-
-def _ks_column(x: np.ndarray, y: np.ndarray) -> float:
-    """D for one column: both ECDFs at the last copy of each value of x, then of y."""
-    sx, sy = np.sort(x), np.sort(y)
-    n, m = sx.size, sy.size
-    last_x = np.flatnonzero(np.append(sx[1:] != sx[:-1], True))
-    last_y = np.flatnonzero(np.append(sy[1:] != sy[:-1], True))
-    at_x = np.abs((last_x + 1) / n - np.searchsorted(sy, sx[last_x], side="right") / m)
-    at_y = np.abs(np.searchsorted(sx, sy[last_y], side="right") / n - (last_y + 1) / m)
-    return float(max(at_x.max(), at_y.max()))
-
-
-def _ks_columns_host(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-    # Sorting dominates, and NumPy's sort and searchsorted release the GIL: one thread per core
-    # sorts columns in parallel (SciPy's per-column loop uses one core).
-    columns = list(zip(np.ascontiguousarray(a.T), np.ascontiguousarray(b.T), strict=True))
-    workers = min(len(columns), _cpu_count())
-    if workers <= 1:
-        return np.array([_ks_column(x, y) for x, y in columns])
-    with ThreadPoolExecutor(max_workers=workers) as pool:
-        return np.array(list(pool.map(lambda pair: _ks_column(*pair), columns)))
-
-
-def _cpu_count() -> int:
-    try:
-        return len(os.sched_getaffinity(0))
-    except AttributeError:  # not on Linux
-        return os.cpu_count() or 1
-
-
-def _ks_columns_device(a: Any, b: Any, xp: Any) -> np.ndarray:
-    """The array-API pass: sort each sample, merge the two sorted runs with a stable sort of
-    the pooled columns, count reference values with a cumulative sum (chunks of columns bound
-    the memory)."""
-    n, m = a.shape[0], b.shape[0]
-    total = n + m
-    out = []
-    step = max(1, _KS_CHUNK_ELEMENTS // total)
-    for start in range(0, a.shape[1], step):
-        pooled = xp.concat(
-            [
-                xp.sort(a[:, start : start + step], axis=0),
-                xp.sort(b[:, start : start + step], axis=0),
-            ],
-            axis=0,
-        )
-        order = xp.argsort(pooled, axis=0, stable=True)
-        values = xp.take_along_axis(pooled, order, axis=0)
-        count_ref = xp.cumulative_sum(xp.astype(order < n, xp.int64), axis=0)
-        rank = xp.arange(1, total + 1, dtype=xp.int64, device=device_of(a))[:, None]
-        cdf_ref = xp.astype(count_ref, xp.float64) / n
-        cdf_cur = xp.astype(rank - count_ref, xp.float64) / m
-        diff = xp.abs(cdf_ref - cdf_cur)
-        # Only the last of a run of equal values has the ECDFs' right-continuous value.
-        last = xp.concat(
-            [values[1:, :] != values[:-1, :], xp.ones_like(values[:1, :], dtype=xp.bool)], axis=0
-        )
-        out.append(to_numpy(xp.max(xp.where(last, diff, xp.zeros_like(diff)), axis=0)))
-    return np.concatenate(out)
-
-
-def _ks_p_values(d: np.ndarray, n: int, m: int) -> np.ndarray:
-    """SciPy's two-sided ``method="asymp"`` p-value: Kolmogorov's distribution at round(nm/(n+m))."""
-    if n == 1 and m == 1:
-        raise ValueError(
-            "x and y hold one value each; the KS test needs more data (n·m/(n+m) rounds to 0 and "
-            "SciPy returns NaN)"
-        )
-    big, small = sorted([float(n), float(m)], reverse=True)
-    en = big * small / (big + small)
-    return np.clip(_stats.kstwo.sf(d, np.round(en)), 0.0, 1.0)
-
-
-def _scipy_default_d(d: np.ndarray, n: int, m: int) -> np.ndarray:
-    """D as ``scipy.stats.ks_2samp``'s default ``method="auto"`` returns it.
-
-    Up to 10,000 values per sample SciPy takes its exact path, which first snaps D to the
-    nearest multiple of 1/lcm(n, m) (the exact rational value, one rounding); above that it
-    reports D as computed.
-    """
-    if max(n, m) > 10_000:
-        return d
-    lcm = (n // math.gcd(n, m)) * m
-    return np.round(d * lcm) * 1.0 / lcm
-
-
 def _ks_results(d: np.ndarray, n: int, m: int) -> tuple[TestResult, ...]:
-    p = _ks_p_values(d, n, m)
-    d = _scipy_default_d(d, n, m)
+    p = ks_p_values(d, n, m)
+    d = scipy_default_d(d, n, m)
     return tuple(
         TestResult(float(di), float(pi), float(di), "D", "ks_2samp (asymptotic p-value)", n, m)
         for di, pi in zip(d, p, strict=True)
@@ -168,15 +68,15 @@ def ks_2samp(x: Any, y: Any) -> TestResult:
     0.0
     """
     a, b, xp = as_pair(x, y, ("x", "y"))
-    d = _ks_columns(a[:, None], b[:, None], xp)
+    d = ks_statistics(a[:, None], b[:, None], xp)
     return _ks_results(d, a.shape[0], b.shape[0])[0]
 
 
 def ks_per_feature(x_ref: Any, x: Any) -> tuple[TestResult, ...]:
     """KS test of every column of ``x_ref`` (n, d) against the same column of ``x`` (m, d).
 
-    One vectorized pass over all columns (no Python loop over features); each result equals
-    :func:`ks_2samp` on that column.
+    One vectorized pass over all columns (no Python loop over features, see
+    :mod:`labkit.drift.ks`); each result equals :func:`ks_2samp` on that column.
 
     Examples
     --------
@@ -187,7 +87,7 @@ def ks_per_feature(x_ref: Any, x: Any) -> tuple[TestResult, ...]:
     [False, False, True]
     """
     a, b, xp = as_pair(x_ref, x, ndim=(2,))
-    return _ks_results(_ks_columns(a, b, xp), a.shape[0], b.shape[0])
+    return _ks_results(ks_statistics(a, b, xp), a.shape[0], b.shape[0])
 
 
 def _as_labels(x: Any, name: str, like: Any = None) -> tuple[Any, Any]:
@@ -354,7 +254,7 @@ def psi(x_ref: Any, x: Any, bins: int = 10) -> float:
     >>> round(psi(x_ref, x_ref + 100), 3)
     0.759
     """
-    bins = check_int(bins, "bins", 2)
+    bins = check_int(bins, "bins", min_val=2)
     a, b, xp = as_pair(x_ref, x)
     sa, sb = xp.sort(a), xp.sort(b)
     edges_host = _quantile_edges(sa, bins, xp)
