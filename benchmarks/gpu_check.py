@@ -61,7 +61,7 @@ if _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 os.environ["PYTHONPATH"] = os.pathsep.join(filter(None, [_ROOT, os.environ.get("PYTHONPATH")]))
 
-from labkit._cuda_stack import driver_cuda_version, query_driver  # noqa: E402
+from labkit._cuda_stack import broken_gpu_install  # noqa: E402
 from labkit.loadguard import guarded  # noqa: E402
 from labkit.timing import benchmark  # noqa: E402
 from labkit.training import (  # noqa: E402
@@ -87,12 +87,6 @@ from labkit.training import (  # noqa: E402
     train,
 )
 
-TORCH_CANNOT_SEE_GPU = (
-    "gpu_check: nvidia-smi sees {gpus} but torch {torch} (CUDA build {cuda}) cannot use it: "
-    "the install is broken. A CPU build of torch, or a CUDA build newer than the driver "
-    "supports, does this; `make test` on this machine installs the matching build "
-    "(labkit/_cuda_stack.py)."
-)
 NO_GPU_MESSAGE = (
     "gpu_check: no CUDA device is visible (torch {torch}, CUDA build {cuda}); nothing to check. "
     "Run it on a machine with an NVIDIA GPU, or pass --smoke-cpu to exercise the script on the CPU."
@@ -477,15 +471,6 @@ def print_table(rows: list[Row]) -> None:
             print("-" * (sum(widths) + 6 + 30))
 
 
-def _driver_gpus() -> str:
-    """ "a GPU (driver for CUDA 13.0)" when an NVIDIA driver answers, else "" (also when
-    ``CUDA_VISIBLE_DEVICES=""`` hides the GPUs on purpose)."""
-    if os.environ.get("CUDA_VISIBLE_DEVICES") == "":
-        return ""
-    cuda = driver_cuda_version(query_driver())
-    return f"a GPU (driver for CUDA {cuda[0]}.{cuda[1]})" if cuda else ""
-
-
 @guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description="Exercise every CUDA path of the course.")
@@ -508,10 +493,9 @@ def main(argv: list[str] | None = None) -> int:
         ctx = Context(torch.device("cpu"), smoke=True, spec=None)
         title = "CPU smoke run (tiny sizes; figures are not GPU results)"
     elif not torch.cuda.is_available():
-        gpus = _driver_gpus()
-        if gpus:
-            print(TORCH_CANNOT_SEE_GPU.format(gpus=gpus, torch=torch.__version__,
-                                              cuda=torch.version.cuda), file=sys.stderr)  # fmt: skip
+        broken = broken_gpu_install(torch.__version__, torch.version.cuda, torch_sees_gpu=False)
+        if broken:
+            print(f"gpu_check: {broken}", file=sys.stderr)
             return 1
         print(NO_GPU_MESSAGE.format(torch=torch.__version__, cuda=torch.version.cuda))
         return 0

@@ -156,6 +156,28 @@ def torch_plan(stack: Stack, present: bool, cuda: str | None) -> list[list[str]]
     return [*plan, ["install", "--quiet", *stack.torch_args]]
 
 
+def broken_gpu_install(torch_version: str, torch_cuda: str | None, torch_sees_gpu: bool) -> str:
+    """Why torch cannot use the GPU that the NVIDIA driver reports, or "" when nothing is wrong.
+
+    ``CUDA_VISIBLE_DEVICES=""`` hides the GPUs on purpose and is not a broken install.
+
+    >>> broken_gpu_install("2.13.0+cpu", None, torch_sees_gpu=True)
+    ''
+    """
+    if torch_sees_gpu or os.environ.get("CUDA_VISIBLE_DEVICES") == "":
+        return ""
+    cuda = driver_cuda_version(query_driver())
+    if cuda is None:
+        return ""
+    build = f"CUDA {torch_cuda} build" if torch_cuda else "CPU build"
+    return (
+        f"nvidia-smi sees a GPU (driver for CUDA {cuda[0]}.{cuda[1]}) but torch {torch_version} "
+        f"({build}) cannot use it: the install is broken. A CPU build of torch, or a CUDA build "
+        "newer than the driver supports, does this; `make test` on this machine installs the "
+        "matching build (labkit/_cuda_stack.py)."
+    )
+
+
 def current_stack() -> Stack:
     return choose_stack(driver_cuda_version(query_driver()), os.environ.get("LABKIT_CUDA"))
 

@@ -18,14 +18,26 @@ def _table(rows: Sequence[tuple[str, str]]) -> str:
 
 
 def _doctor(args: argparse.Namespace) -> int:
+    from labkit._cuda_stack import broken_gpu_install, driver_cuda_version, query_driver
     from labkit.device import environment_report
     from labkit.grading.sandbox import probe
 
     report, sandbox = environment_report(), probe()
+    driver = driver_cuda_version(query_driver())
+    driver_text = f"answers, supports CUDA {driver[0]}.{driver[1]}" if driver else "none"
     if args.json:
-        print(json.dumps({**report.to_dict(), "grading_sandbox": asdict(sandbox)}, indent=2))
+        extra = {"nvidia_driver_cuda": ".".join(map(str, driver)) if driver else None}
+        print(
+            json.dumps({**report.to_dict(), **extra, "grading_sandbox": asdict(sandbox)}, indent=2)
+        )
     else:
-        print(_table([*report.rows(), ("grading sandbox", str(sandbox))]))
+        print(_table([("NVIDIA driver", driver_text), *report.rows(),
+                      ("grading sandbox", str(sandbox))]))  # fmt: skip
+    # a GPU the driver sees but torch cannot use is a broken install, not a CPU machine
+    broken = broken_gpu_install(report.torch, report.torch_cuda, torch_sees_gpu=bool(report.gpus))
+    if broken:
+        print(f"labkit doctor: {broken}", file=sys.stderr)
+        return 1
     return 0
 
 

@@ -40,6 +40,22 @@ def test_doctor_reports_an_impossible_device_request():
     assert "CUDA is not available" in result.stdout
 
 
+@pytest.mark.skipif(torch.cuda.is_available(), reason="needs a torch that sees no GPU")
+def test_doctor_fails_loudly_when_torch_cannot_use_the_drivers_gpu(tmp_path):
+    fake = tmp_path / "nvidia-smi"
+    fake.write_text("#!/bin/sh\necho '| NVIDIA-SMI 580.159.03   CUDA Version: 13.0 |'\n")
+    fake.chmod(0o755)
+    env = {k: v for k, v in os.environ.items() if k != "CUDA_VISIBLE_DEVICES"}
+    env["PATH"] = f"{tmp_path}{os.pathsep}{env['PATH']}"
+    result = run("doctor", env=env)
+    assert result.returncode == 1
+    assert "NVIDIA driver" in result.stdout and "supports CUDA 13.0" in result.stdout
+    assert f"torch {torch.__version__} (CPU build) cannot use it" in result.stderr
+    # the same machine with its GPUs hidden on purpose is a CPU machine, not a broken one
+    assert run("doctor", env={**env, "CUDA_VISIBLE_DEVICES": ""}).returncode == 0
+    assert json.loads(run("doctor", "--json", env=env).stdout)["nvidia_driver_cuda"] == "13.0"
+
+
 def _bad_inputs(tmp_path: Path) -> dict[str, Path]:
     not_json = tmp_path / "notes.ipynb"
     not_json.write_text("this is not JSON")
