@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from labkit._validate import ArgumentTypeError
-from labkit.drift import DDM, EDDM, PageHinkley
+from labkit.drift import ADWIN, DDM, EDDM, PageHinkley
 from labkit.drift.base import BinaryDriftDetector, DriftDetector, WarningMixin, real_value
 from labkit.drift.evaluation import AlwaysAlarm
 
@@ -17,6 +17,7 @@ from labkit.drift.evaluation import AlwaysAlarm
         (DDM, (DriftDetector, BinaryDriftDetector, WarningMixin), ()),
         (EDDM, (DriftDetector, BinaryDriftDetector, WarningMixin), ()),
         (PageHinkley, (DriftDetector,), (BinaryDriftDetector, WarningMixin)),
+        (ADWIN, (DriftDetector,), (BinaryDriftDetector, WarningMixin)),
         (AlwaysAlarm, (DriftDetector,), (BinaryDriftDetector, WarningMixin)),
     ],
 )
@@ -36,6 +37,13 @@ def test_params_come_from_the_signature():
         "threshold",
         "alpha",
         "mode",
+    ]
+    assert list(ADWIN()._params) == [
+        "delta",
+        "clock",
+        "max_buckets",
+        "min_window_length",
+        "grace_period",
     ]
     assert AlwaysAlarm()._params == {}
 
