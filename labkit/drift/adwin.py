@@ -239,14 +239,14 @@ class ADWIN(DriftDetector):
                 return
             size = float(1 << row)
             half = size * 0.5
-            pairs = (len(row_t) - limit + 1) // 2
-            merged_t, merged_v = [], []
-            for k in range(0, 2 * pairs, 2):
-                t0, t1 = row_t[k], row_t[k + 1]
-                mu0, mu1 = t0 / size, t1 / size
-                merged_t.append(t0 + t1)
-                merged_v.append(row_v[k] + row_v[k + 1] + half * (mu0 - mu1) * (mu0 - mu1))
-            del row_t[: 2 * pairs], row_v[: 2 * pairs]
+            end = (len(row_t) - limit + 1) // 2 * 2
+            older, newer = row_t[0:end:2], row_t[1:end:2]
+            merged_t = [a + b for a, b in zip(older, newer, strict=True)]
+            merged_v = [
+                va + vb + half * (a / size - b / size) * (a / size - b / size)
+                for a, b, va, vb in zip(older, newer, row_v[0:end:2], row_v[1:end:2], strict=True)
+            ]
+            del row_t[:end], row_v[:end]
             row += 1
 
     def _cut_once(self) -> bool:
