@@ -15,7 +15,7 @@ import sys
 import time
 
 from labkit.loadguard import guarded
-from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
+from labkit.scaling.concurrency_autoscaler import ConcurrencyAutoscaler, ScheduledScaler
 from labkit.scaling.simulator import (
     ConcurrencyPolicy,
     HPAPolicy,

@@ -10,10 +10,12 @@ the ``if TYPE_CHECKING:`` imports each ``__init__`` keeps beside its table.
 Examples
 --------
 >>> import labkit.scaling  # its __init__ is ``__getattr__, __dir__ = exports(__name__, {...})``
->>> "erlang_c" in dir(labkit.scaling) and "erlang_c" not in vars(labkit.scaling)
+>>> "erlang_c" in dir(labkit.scaling)
 True
->>> labkit.scaling.erlang_c.__module__  # imported now, on first use
+>>> labkit.scaling.erlang_c.__module__  # imported on first use
 'labkit.scaling.queueing'
+>>> "erlang_c" in vars(labkit.scaling)  # and cached on the package from then on
+True
 """
 
 from __future__ import annotations

@@ -6,6 +6,9 @@ Every function in labkit that can run on a GPU takes ``device=`` and passes it t
 the CPU is logged once (never silent, never an error on a machine without a GPU); *asking* for a
 device that is not there is an error.
 
+PyTorch is imported by the functions that need it, not by this module: :func:`to_numpy` and
+:func:`array_namespace` serve NumPy code (lab 03's statistics) without loading it.
+
 Examples
 --------
 >>> import torch
@@ -25,9 +28,10 @@ import os
 import platform
 import sys
 from dataclasses import asdict, dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
+if TYPE_CHECKING:
+    import torch
 
 __all__ = [
     "EnvironmentReport",
@@ -47,11 +51,15 @@ _fallback_logged = False
 
 
 def _mps_available() -> bool:
+    import torch
+
     backend = getattr(torch.backends, "mps", None)
     return bool(backend is not None and backend.is_available())
 
 
 def _check_available(dev: torch.device, source: str) -> torch.device:
+    import torch
+
     if dev.type == "cuda":
         if not torch.cuda.is_available():
             raise RuntimeError(
@@ -72,6 +80,8 @@ def _check_available(dev: torch.device, source: str) -> torch.device:
 
 
 def _parse(value: str | torch.device, source: str) -> torch.device:
+    import torch
+
     if isinstance(value, torch.device):
         return value
     if not isinstance(value, str):
@@ -102,10 +112,13 @@ def resolve(device: str | torch.device | None = None) -> torch.device:
 
     Examples
     --------
+    >>> import torch
     >>> resolve(torch.device("cpu")).type
     'cpu'
     """
     global _fallback_logged
+    import torch
+
     if device is not None:
         return _check_available(_parse(device, "device"), "device")
     env = os.environ.get(ENV_VAR, "").strip()
@@ -123,7 +136,11 @@ def resolve(device: str | torch.device | None = None) -> torch.device:
 
 def is_cuda(device: str | torch.device | None) -> bool:
     """Whether ``device`` (already resolved or a name) is a CUDA device."""
-    return device is not None and torch.device(device).type == "cuda"
+    if device is None:
+        return False
+    import torch
+
+    return torch.device(device).type == "cuda"
 
 
 def synchronize(device: str | torch.device | None = None) -> None:
@@ -131,10 +148,14 @@ def synchronize(device: str | torch.device | None = None) -> None:
 
     CUDA kernels launch asynchronously: without this a timer measures the launch, not the work.
     """
-    dev = torch.device(device) if device is not None else None
-    if dev is not None and dev.type == "cuda":
+    if device is None:  # the CPU path of every timed call: return before touching torch
+        return
+    import torch
+
+    dev = torch.device(device)
+    if dev.type == "cuda":
         torch.cuda.synchronize(dev)
-    elif dev is not None and dev.type == "mps":
+    elif dev.type == "mps":
         torch.mps.synchronize()
 
 
@@ -168,7 +189,10 @@ def to_numpy(x: Any) -> Any:
     """Copy (or view) any supported array as a NumPy array on the host."""
     import numpy as np
 
-    if isinstance(x, torch.Tensor):
+    # A tensor exists only once torch is imported; checking sys.modules keeps NumPy callers
+    # from loading it.
+    torch = sys.modules.get("torch")
+    if torch is not None and isinstance(x, torch.Tensor):
         return x.detach().cpu().numpy()
     if type(x).__module__.startswith("cupy"):
         return x.get()
@@ -258,6 +282,8 @@ def _ort_status() -> tuple[str | None, tuple[str, ...], tuple[str, ...]]:
 
 def environment_report() -> EnvironmentReport:
     """Collect versions and devices: Python, torch/CUDA/cuDNN, GPUs, CuPy, ONNX Runtime, tools."""
+    import torch
+
     gpus: tuple[str, ...] = ()
     if torch.cuda.is_available():
         gpus = tuple(

@@ -6,6 +6,10 @@ handles, autotuning, ``torch.compile``), so a timer without warm-up measures set
 warms up, synchronizes around every timed call when the work is on a GPU, and keeps every sample
 so percentiles and spread can be read, in the spirit of ``torch.utils.benchmark``.
 
+Importing this module does not import PyTorch: a benchmark of plain Python or NumPy code never
+loads it, and GPU work is found among the arguments only once torch has been imported (a tensor
+cannot exist before).
+
 Examples
 --------
 >>> m = benchmark(sum, range(1000), warmup=2, repeat=20)
@@ -19,14 +23,17 @@ from __future__ import annotations
 
 import math
 import statistics
+import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
+from labkit._validate import check_int, check_real
 from labkit.device import synchronize
+
+if TYPE_CHECKING:
+    import torch
 
 __all__ = ["Measurement", "benchmark", "format_seconds"]
 
@@ -70,6 +77,14 @@ class Measurement:
         What was timed (shown in the repr).
     device
         Where the work ran ("cpu", "cuda:0", ...).
+
+    Examples
+    --------
+    >>> m = Measurement((0.003, 0.001, 0.002), label="three calls")
+    >>> m.median, m.min, len(m.times)
+    (0.002, 0.001, 3)
+    >>> m.to_dict()["p90_s"]
+    0.0028
     """
 
     times: tuple[float, ...]
@@ -86,9 +101,7 @@ class Measurement:
 
     def percentile(self, q: float) -> float:
         """The ``q``-th percentile (0–100) of the times, NumPy's linear method."""
-        if not 0 <= q <= 100:
-            raise ValueError(f"q must be within [0, 100], got {q!r}")
-        return _percentile(self._sorted, q)
+        return _percentile(self._sorted, check_real(q, "q", min_val=0, max_val=100))
 
     @property
     def median(self) -> float:
@@ -158,6 +171,9 @@ class Measurement:
 
 def _work_device(args: tuple[Any, ...], kwargs: dict[str, Any]) -> torch.device | None:
     """The first non-CPU device among tensor/module arguments, to know what to synchronize."""
+    torch = sys.modules.get("torch")
+    if torch is None:  # torch never imported: no argument can be a tensor or a module
+        return None
     for value in (*args, *kwargs.values()):
         if isinstance(value, torch.Tensor) and value.device.type != "cpu":
             return value.device
@@ -207,10 +223,8 @@ def benchmark(
     """
     if not callable(fn):
         raise TypeError(f"fn must be callable, got {type(fn).__name__}")
-    if isinstance(warmup, bool) or not isinstance(warmup, int) or warmup < 0:
-        raise ValueError(f"warmup must be an integer >= 0, got {warmup!r}")
-    if isinstance(repeat, bool) or not isinstance(repeat, int) or repeat < 1:
-        raise ValueError(f"repeat must be an integer >= 1, got {repeat!r}")
+    warmup = check_int(warmup, "warmup", min_val=0)
+    repeat = check_int(repeat, "repeat", min_val=1)
 
     if device is not None:
         from labkit.device import resolve
@@ -218,7 +232,13 @@ def benchmark(
         dev: torch.device | None = resolve(device)
     else:
         dev = _work_device(args, kwargs)
-        if dev is None and torch.cuda.is_available() and torch.cuda.is_initialized():
+        torch = sys.modules.get("torch")  # CUDA cannot be initialized before torch is imported
+        if (
+            dev is None
+            and torch is not None
+            and torch.cuda.is_available()
+            and torch.cuda.is_initialized()
+        ):
             dev = torch.device("cuda", torch.cuda.current_device())
     sync_dev = dev if dev is not None and dev.type != "cpu" else None
 

@@ -6,19 +6,7 @@ then answers a large share of requests in microseconds instead of a model call. 
 used (LRU) eviction keeps the popular keys; a time to live (TTL) bounds how stale an answer can
 be when the underlying data or model changes.
 
-Examples
---------
->>> now = [0.0]
->>> cache = LRUCache(maxsize=2, ttl_s=10.0, clock=lambda: now[0])
->>> cache.put("a", 1); cache.put("b", 2)
->>> cache.get("a"), cache.get("c")
-(1, None)
->>> cache.put("c", 3)            # evicts "b", the least recently used
->>> "b" in cache
-False
->>> now[0] = 11.0                # "a" and "c" are now older than the TTL
->>> cache.get("a") is None, cache.stats.hit_rate
-(True, 0.3333333333333333)
+Examples are on :class:`LRUCache`.
 """
 
 from __future__ import annotations
@@ -33,7 +21,7 @@ from typing import Any, Generic, TypeVar
 
 import numpy as np
 
-from labkit.inference._checks import check_int
+from labkit._validate import check_int, check_real
 from labkit.inference.latency import LatencyReport, latency_summary
 
 __all__ = ["CacheStats", "LRUCache", "serve_stream", "zipf_keys"]
@@ -73,6 +61,20 @@ class LRUCache(Generic[K, V]):
         Seconds an entry stays valid after it was stored; ``None``: forever.
     clock
         Returns the current time in seconds (``time.monotonic``); inject a fake one in tests.
+
+    Examples
+    --------
+    >>> now = [0.0]
+    >>> cache = LRUCache(maxsize=2, ttl_s=10.0, clock=lambda: now[0])
+    >>> cache.put("a", 1); cache.put("b", 2)
+    >>> cache.get("a"), cache.get("c")
+    (1, None)
+    >>> cache.put("c", 3)            # evicts "b", the least recently used
+    >>> "b" in cache
+    False
+    >>> now[0] = 11.0                # "a" and "c" are now older than the TTL
+    >>> cache.get("a") is None, cache.stats.hit_rate
+    (True, 0.3333333333333333)
     """
 
     def __init__(
@@ -82,9 +84,11 @@ class LRUCache(Generic[K, V]):
         ttl_s: float | None = None,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
-        check_int("maxsize", maxsize)
-        if ttl_s is not None and not (isinstance(ttl_s, int | float) and 0 < ttl_s < math.inf):
-            raise ValueError(f"ttl_s must be a finite number of seconds > 0 or None, got {ttl_s!r}")
+        maxsize = check_int(maxsize, "maxsize", min_val=1)
+        if ttl_s is not None:
+            ttl_s = check_real(
+                ttl_s, "ttl_s", min_val=0, include_boundaries="neither", unit="seconds"
+            )
         if not callable(clock):
             raise TypeError(f"clock must be callable, got {type(clock).__name__}")
         self.maxsize = maxsize
@@ -157,10 +161,9 @@ _MISSING = object()
 
 def zipf_keys(n: int, num_keys: int, s: float = 1.1, seed: int | None = 0) -> np.ndarray:
     """``n`` keys in ``0 .. num_keys-1`` with P(key k) ∝ 1/(k+1)^s (a bounded Zipf law)."""
-    if n < 0 or num_keys < 1:
-        raise ValueError(f"need n >= 0 and num_keys >= 1, got n={n}, num_keys={num_keys}")
-    if not (isinstance(s, int | float) and s >= 0):
-        raise ValueError(f"s must be a number >= 0, got {s!r}")
+    n = check_int(n, "n", min_val=0)
+    num_keys = check_int(num_keys, "num_keys", min_val=1)
+    s = check_real(s, "s", min_val=0)
     weights = 1.0 / np.arange(1, num_keys + 1, dtype=np.float64) ** s
     return np.random.default_rng(seed).choice(num_keys, size=n, p=weights / weights.sum())
 

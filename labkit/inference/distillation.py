@@ -21,25 +21,22 @@ Examples
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
 
+from labkit._validate import check_real
 from labkit.device import resolve
 from labkit.inference.models import LabData, TrainResult, fit
 
 __all__ = ["distillation_loss", "train_student"]
 
 
-def _check(temperature: float, alpha: float) -> None:
-    if not (
-        isinstance(temperature, int | float) and math.isfinite(temperature) and temperature > 0
-    ):
-        raise ValueError(f"temperature must be a finite number > 0, got {temperature!r}")
-    if not (isinstance(alpha, int | float) and 0.0 <= alpha <= 1.0):
-        raise ValueError(f"alpha must be within [0, 1], got {alpha!r}")
+def _check(temperature: float, alpha: float) -> tuple[float, float]:
+    return (
+        check_real(temperature, "temperature", min_val=0, include_boundaries="neither"),
+        check_real(alpha, "alpha", min_val=0, max_val=1),
+    )
 
 
 def distillation_loss(
@@ -68,7 +65,7 @@ def distillation_loss(
         A scalar: ``α·T²·KL(p_teacher ‖ p_student) + (1−α)·CE(y, student_logits)`` with the KL
         summed over classes and averaged over the batch.
     """
-    _check(temperature, alpha)
+    temperature, alpha = _check(temperature, alpha)
     if student_logits.shape != teacher_logits.shape or student_logits.ndim != 2:
         raise ValueError(
             "student_logits and teacher_logits must both be (batch, classes), got "
@@ -100,7 +97,7 @@ def train_student(
 
     The teacher runs in eval mode under ``torch.no_grad`` on each batch, on the same device.
     """
-    _check(temperature, alpha)
+    temperature, alpha = _check(temperature, alpha)
     teacher.eval()
 
     def loss(logits: torch.Tensor, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:

@@ -13,20 +13,7 @@ Two database mistakes then dominate latency, and both are cheap to fix:
 the lookup queries it runs (``statements``), so both effects can be measured and the batched
 path checked.
 
-Examples
---------
->>> store = FeatureStore(num_users=1000, num_features=4, seed=0)
->>> store.indexed
-False
->>> store.create_index()
->>> a = store.get_each([3, 1, 3])
->>> b = store.get_many([3, 1, 3])
->>> bool((a == b).all()), a.shape
-(True, (3, 4))
->>> before = store.statements
->>> _ = store.get_many(range(100))
->>> store.statements - before
-1
+Examples are on :class:`FeatureStore`.
 """
 
 from __future__ import annotations
@@ -36,7 +23,7 @@ from collections.abc import Iterable
 
 import numpy as np
 
-from labkit.inference._checks import check_int
+from labkit._validate import check_int
 
 __all__ = ["FeatureStore"]
 
@@ -58,6 +45,21 @@ class FeatureStore:
         SQLite database; ``":memory:"`` keeps it in RAM (disk I/O would blur the comparison).
     seed
         For the random features.
+
+    Examples
+    --------
+    >>> store = FeatureStore(num_users=1000, num_features=4, seed=0)
+    >>> store.indexed
+    False
+    >>> store.create_index()
+    >>> a = store.get_each([3, 1, 3])
+    >>> b = store.get_many([3, 1, 3])
+    >>> bool((a == b).all()), a.shape
+    (True, (3, 4))
+    >>> before = store.statements
+    >>> _ = store.get_many(range(100))
+    >>> store.statements - before
+    1
     """
 
     def __init__(
@@ -68,8 +70,8 @@ class FeatureStore:
         path: str = ":memory:",
         seed: int = 0,
     ) -> None:
-        check_int("num_users", num_users)
-        check_int("num_features", num_features)
+        num_users = check_int(num_users, "num_users", min_val=1)
+        num_features = check_int(num_features, "num_features", min_val=1)
         self.num_users = num_users
         self.num_features = num_features
         self.statements = 0  # lookup queries run through this object

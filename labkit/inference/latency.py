@@ -19,13 +19,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-import torch
-
-from labkit.inference._checks import check_int
-from labkit.inference.pipeline import Pipeline
+from labkit._validate import check_int
 from labkit.timing import Measurement, benchmark, format_seconds
+
+if TYPE_CHECKING:  # annotations only: the latency report itself needs no PyTorch
+    import torch
+
+    from labkit.inference.pipeline import Pipeline
 
 __all__ = [
     "LatencyReport",
@@ -106,7 +108,7 @@ def latency_summary(
     times: Sequence[float], batch_size: int = 1, label: str = "", device: str = "cpu"
 ) -> LatencyReport:
     """A :class:`LatencyReport` from per-call times already measured (seconds)."""
-    check_int("batch_size", batch_size)
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
     return LatencyReport(Measurement(tuple(float(t) for t in times), label, device), batch_size)
 
 

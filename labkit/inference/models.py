@@ -31,8 +31,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from labkit._validate import check_int
 from labkit.device import resolve, to_numpy
-from labkit.inference._checks import check_int
 
 __all__ = [
     "CLIP",
@@ -64,13 +64,15 @@ def make_mlp(
 
     ``seed`` makes the initial weights reproducible.
     """
-    for name, value in (
-        ("num_features", num_features),
-        ("hidden", hidden),
-        ("num_classes", num_classes),
-        ("depth", depth),
-    ):
-        check_int(name, value)
+    num_features, hidden, num_classes, depth = (
+        check_int(value, name, min_val=1)
+        for name, value in (
+            ("num_features", num_features),
+            ("hidden", hidden),
+            ("num_classes", num_classes),
+            ("depth", depth),
+        )
+    )
     generator_state = torch.random.get_rng_state()
     if seed is not None:
         torch.manual_seed(seed)
@@ -127,6 +129,10 @@ def make_dataset(
     """The lab's synthetic classification task (see the module docstring)."""
     from sklearn.datasets import make_classification
 
+    n_train = check_int(n_train, "n_train", min_val=1)
+    n_test = check_int(n_test, "n_test", min_val=1)
+    num_features = check_int(num_features, "num_features", min_val=1)
+    num_classes = check_int(num_classes, "num_classes", min_val=2)
     if n_train < num_classes or n_test < 1:
         raise ValueError(
             f"need n_train >= num_classes ({num_classes}) and n_test >= 1, got {n_train}, {n_test}"
@@ -211,8 +217,8 @@ def fit(
     The shared loop behind :func:`train_classifier` (cross-entropy) and
     :func:`labkit.inference.train_student` (distillation).
     """
-    check_int("num_epochs", num_epochs)
-    check_int("batch_size", batch_size)
+    num_epochs = check_int(num_epochs, "num_epochs", min_val=1)
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
     dev = resolve(device)
     model.to(dev).train()
     x, y = data.x_train.to(dev), data.y_train.to(dev)

@@ -39,7 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from labkit.inference._checks import check_int
+from labkit._validate import check_int
 from labkit.timing import Measurement, format_seconds
 
 __all__ = ["DelayProxy", "HttpLatency", "ModelServer", "http_latency"]
@@ -274,7 +274,7 @@ def http_latency(
 
     Raises ``RuntimeError`` with the server's message on a non-200 answer.
     """
-    check_int("repeat", repeat)
+    repeat = check_int(repeat, "repeat", min_val=1)
     parts = urlsplit(url)
     if parts.hostname is None or parts.port is None:
         raise ValueError(f"url must look like http://host:port, got {url!r}")

@@ -29,8 +29,8 @@ from typing import Any
 
 import torch
 
+from labkit._validate import check_int
 from labkit.device import resolve, synchronize
-from labkit.inference._checks import check_int
 from labkit.timing import format_seconds
 
 __all__ = ["FunctionStat", "OpStat", "format_stats", "python_hotspots", "top_ops"]
@@ -82,7 +82,7 @@ def top_ops(
     os.environ.setdefault("KINETO_LOG_LEVEL", "6")
     from torch.profiler import ProfilerActivity, profile
 
-    check_int("k", k)
+    k = check_int(k, "k", min_val=1)
     dev = resolve(device) if device is not None else torch.device("cpu")
     activities = [ProfilerActivity.CPU]
     if dev.type == "cuda":
@@ -111,7 +111,7 @@ def python_hotspots(
     fn: Callable[..., Any], *args: Any, k: int = 10, **kwargs: Any
 ) -> tuple[FunctionStat, ...]:
     """Run ``fn(*args, **kwargs)`` once under cProfile; the ``k`` functions with most own time."""
-    check_int("k", k)
+    k = check_int(k, "k", min_val=1)
     profiler = cProfile.Profile()
     profiler.enable()
     try:

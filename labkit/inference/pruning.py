@@ -36,6 +36,8 @@ import torch
 from torch import nn
 from torch.nn.utils import prune
 
+from labkit._validate import check_real
+
 __all__ = ["prune_magnitude", "shrink", "sparsity"]
 
 # Element-wise activations that map a neuron's constant output through unchanged structure.
@@ -62,8 +64,7 @@ def prune_magnitude(model: nn.Module, amount: float, *, structured: bool = False
         Remove whole output neurons (rows with the smallest L2 norm) instead of single weights.
         The last ``Linear`` layer (the classifier head) is never pruned structurally.
     """
-    if not (isinstance(amount, int | float) and 0.0 <= amount < 1.0):
-        raise ValueError(f"amount must be within [0, 1), got {amount!r}")
+    amount = check_real(amount, "amount", min_val=0, max_val=1, include_boundaries="left")
     pruned = copy.deepcopy(model)
     layers = (
         _hidden_linears(pruned)

@@ -2,7 +2,7 @@
 
 :func:`closed_loop` runs ``clients`` asyncio clients that each send a request, wait for the
 answer, and send the next, and records every request's latency. :func:`compare_batching` serves
-the same load through two :class:`~labkit.inference.batching.DynamicBatcher` configurations of
+the same load through two :class:`~labkit.inference.batcher.DynamicBatcher` configurations of
 one model: ``max_batch_size=1`` (one request at a time, as a server without batching would) and
 dynamic batching. :func:`serve_batching` serves the load through one configuration, which is how
 a grid of ``(max_batch_size, max_queue_delay_s)`` settings is measured.
@@ -29,21 +29,22 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from labkit.inference._asyncio import run_coroutine
-from labkit.inference._checks import check_int
-from labkit.inference.batching import BatcherStats, DynamicBatcher
+from labkit._asyncio import run_coroutine
+from labkit._validate import check_int
+from labkit.inference.batcher import BatcherStats, DynamicBatcher
 from labkit.inference.latency import LatencyReport, latency_summary
 from labkit.timing import format_seconds
 
-__all__ = ["LoadResult", "closed_loop", "compare_batching", "serve_batching"]
+__all__ = ["BatcherLoadResult", "closed_loop", "compare_batching", "serve_batching"]
 
 T = TypeVar("T")
 R = TypeVar("R")
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """What ``clients`` closed-loop clients saw: completed requests, errors by type, latency."""
+class BatcherLoadResult:
+    """What ``clients`` closed-loop clients of an in-process batcher saw: completed requests,
+    errors by type, latency."""
 
     label: str
     clients: int
@@ -81,7 +82,7 @@ class LoadResult:
             batch = f", mean batch {self.batch_stats.mean_batch_size:.1f}"
         errors = f", errors {dict(self.errors)}" if self.errors else ""
         return (
-            f"LoadResult({self.label!r}: {self.clients} clients, {self.completed} requests, "
+            f"BatcherLoadResult({self.label!r}: {self.clients} clients, {self.completed} requests, "
             f"{self.throughput_per_s:,.0f} req/s{lat}{batch}{errors})"
         )
 
@@ -93,13 +94,13 @@ async def closed_loop(
     clients: int = 64,
     requests_per_client: int = 50,
     label: str = "",
-) -> LoadResult:
+) -> BatcherLoadResult:
     """Run ``clients`` tasks that each await ``submit(make_input(i))`` ``requests_per_client`` times.
 
     A request that raises is counted under its exception's type name; the client goes on.
     """
-    check_int("clients", clients)
-    check_int("requests_per_client", requests_per_client)
+    clients = check_int(clients, "clients", min_val=1)
+    requests_per_client = check_int(requests_per_client, "requests_per_client", min_val=1)
     times: list[float] = []
     errors: Counter[str] = Counter()
     clock = time.perf_counter
@@ -119,7 +120,9 @@ async def closed_loop(
     await asyncio.gather(*(client(c) for c in range(clients)))
     wall = clock() - start
     latency = latency_summary(times, label=label) if times else None
-    return LoadResult(label, clients, len(times), tuple(sorted(errors.items())), wall, latency)
+    return BatcherLoadResult(
+        label, clients, len(times), tuple(sorted(errors.items())), wall, latency
+    )
 
 
 async def _serve(
@@ -132,7 +135,7 @@ async def _serve(
     max_batch_size: int,
     max_queue_delay_s: float,
     run_in_thread: bool,
-) -> LoadResult:
+) -> BatcherLoadResult:
     async with DynamicBatcher(
         predict_batch,
         max_batch_size=max_batch_size,
@@ -159,7 +162,7 @@ def serve_batching(
     requests_per_client: int = 50,
     run_in_thread: bool = False,
     label: str | None = None,
-) -> LoadResult:
+) -> BatcherLoadResult:
     """One closed-loop load served through one :class:`DynamicBatcher` configuration.
 
     ``predict_batch`` takes a list of inputs and returns one output per input. Runs in a helper
@@ -172,7 +175,7 @@ def serve_batching(
     >>> r.completed, r.label
     (12, 'max_batch_size=4, max_queue_delay_s=0')
     """
-    check_int("max_batch_size", max_batch_size)
+    max_batch_size = check_int(max_batch_size, "max_batch_size", min_val=1)
     if label is None:
         label = f"max_batch_size={max_batch_size}, max_queue_delay_s={max_queue_delay_s:g}"
     return run_coroutine(
@@ -198,7 +201,7 @@ def compare_batching(
     max_batch_size: int = 64,
     max_queue_delay_s: float = 0.002,
     run_in_thread: bool = False,
-) -> tuple[LoadResult, LoadResult]:
+) -> tuple[BatcherLoadResult, BatcherLoadResult]:
     """The same closed-loop load served one at a time, then with dynamic batching.
 
     ``predict_batch`` takes a list of inputs and returns one output per input. Both runs use a
@@ -211,7 +214,7 @@ def compare_batching(
         "run_in_thread": run_in_thread,
     }
 
-    async def both() -> tuple[LoadResult, LoadResult]:
+    async def both() -> tuple[BatcherLoadResult, BatcherLoadResult]:
         one = await _serve(
             predict_batch,
             make_input,

@@ -13,24 +13,13 @@ visible:
 * **Bad input.** ONNX Runtime's own messages for a wrong shape or dtype are long and generic;
   :meth:`OrtSession.run` checks both first and names what the graph expects.
 
-Examples
---------
->>> import tempfile, numpy as np, torch
->>> from labkit.inference.export import export_onnx
->>> model = torch.nn.Linear(4, 2)
->>> with tempfile.TemporaryDirectory() as tmp:
-...     session = OrtSession(export_onnx(model, torch.zeros(1, 4), f"{tmp}/m.onnx"), device="cpu")
->>> session.providers, session.input_shape
-(('CPUExecutionProvider',), (None, 4))
->>> parity(model, session, torch.randn(8, 4)).ok
-True
+Examples are on :class:`OrtSession`.
 """
 
 from __future__ import annotations
 
 import functools
 import logging
-import math
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -40,8 +29,8 @@ import numpy as np
 import torch
 
 from labkit._ort_probe import PREFERRED_PROVIDERS, loaded_providers
+from labkit._validate import check_int, check_real
 from labkit.device import resolve, to_numpy
-from labkit.inference._checks import check_int
 
 __all__ = ["GRAPH_OPTIMIZATIONS", "OrtSession", "ParityResult", "default_providers", "parity"]
 
@@ -117,6 +106,18 @@ class OrtSession:
         The providers the session actually loaded, in priority order.
     requested_providers
         What was asked for.
+
+    Examples
+    --------
+    >>> import tempfile, numpy as np, torch
+    >>> from labkit.inference.export import export_onnx
+    >>> model = torch.nn.Linear(4, 2)
+    >>> with tempfile.TemporaryDirectory() as tmp:
+    ...     session = OrtSession(export_onnx(model, torch.zeros(1, 4), f"{tmp}/m.onnx"), device="cpu")
+    >>> session.providers, session.input_shape
+    (('CPUExecutionProvider',), (None, 4))
+    >>> parity(model, session, torch.randn(8, 4)).ok
+    True
     """
 
     def __init__(
@@ -135,8 +136,8 @@ class OrtSession:
             raise ValueError(
                 f"graph_optimization must be one of {GRAPH_OPTIMIZATIONS}, got {graph_optimization!r}"
             )
-        check_int("intra_op_num_threads", intra_op_num_threads, 0)
-        check_int("inter_op_num_threads", inter_op_num_threads, 0)
+        intra_op_num_threads = check_int(intra_op_num_threads, "intra_op_num_threads", min_val=0)
+        inter_op_num_threads = check_int(inter_op_num_threads, "inter_op_num_threads", min_val=0)
         if isinstance(model, str | Path) and not Path(model).is_file():
             raise FileNotFoundError(f"ONNX model {str(model)!r} does not exist")
         if not isinstance(model, str | Path | bytes):
@@ -263,8 +264,7 @@ def parity(
     atol: float = 1e-4,
 ) -> ParityResult:
     """Compare ``candidate(x)`` with ``reference(x)`` (each torch or NumPy in, either out)."""
-    if not (isinstance(atol, int | float) and math.isfinite(atol) and atol >= 0):
-        raise ValueError(f"atol must be a finite number >= 0, got {atol!r}")
+    atol = check_real(atol, "atol", min_val=0)
 
     def call(fn: Callable[[Any], Any]) -> np.ndarray:
         arg = (

@@ -26,6 +26,7 @@ from typing import Any
 
 import torch
 
+from labkit._validate import check_int
 from labkit.timing import Measurement, benchmark, format_seconds
 
 __all__ = ["SweepPoint", "batch_size_sweep", "best_under_slo", "knee"]
@@ -73,9 +74,11 @@ def batch_size_sweep(
     progress: bool = False,
 ) -> tuple[SweepPoint, ...]:
     """Time ``predict(make_batch(b))`` for each batch size ``b`` (ascending in the result)."""
-    sizes = sorted(set(batch_sizes))
-    if not sizes or any(isinstance(b, bool) or not isinstance(b, int) or b < 1 for b in sizes):
-        raise ValueError(f"batch_sizes must be positive integers, got {list(batch_sizes)!r}")
+    sizes = sorted(
+        {check_int(b, f"batch_sizes[{i}]", min_val=1) for i, b in enumerate(batch_sizes)}
+    )
+    if not sizes:
+        raise ValueError("batch_sizes must hold at least one batch size, got none")
     iterator: Any = sizes
     if progress:
         from tqdm.auto import tqdm

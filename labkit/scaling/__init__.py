@@ -5,13 +5,14 @@ by a real ASGI service (:mod:`~labkit.scaling.service`, run by :mod:`~labkit.sca
 :class:`ServiceProcess`) with lab 02's dynamic batcher and cache, and load shedding; open- and
 closed-loop load generation (:mod:`~labkit.scaling.load`, :mod:`~labkit.scaling.traffic`);
 the Kubernetes HPA decision for decision (:mod:`~labkit.scaling.hpa`), a concurrency autoscaler
-with panic mode and scheduled scaling (:mod:`~labkit.scaling.concurrency`); a simulator that
-compares them on a day of traffic (:mod:`~labkit.scaling.simulator`); M/M/c capacity planning
-(:mod:`~labkit.scaling.queueing`); and the cold-start side of serverless
+with panic mode and scheduled scaling (:mod:`~labkit.scaling.concurrency_autoscaler`); a
+simulator that compares them on a day of traffic (:mod:`~labkit.scaling.simulator`); M/M/c
+capacity planning (:mod:`~labkit.scaling.queueing`); and the cold-start side of serverless
 (:mod:`~labkit.scaling.serverless`).
 
-Names are imported on first use (PEP 562, :mod:`labkit._lazy`), so ``python -m labkit.scaling.serve`` and the
-queueing or HPA functions start without loading PyTorch until something needs it.
+Names are imported on first use (PEP 562, :mod:`labkit._lazy`), so
+``python -m labkit.scaling.serve`` and the queueing or HPA functions start without loading
+PyTorch until something needs it.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from labkit._lazy import exports
 
 if TYPE_CHECKING:
     from labkit.scaling import hpa, queueing
-    from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
+    from labkit.scaling.concurrency_autoscaler import ConcurrencyAutoscaler, ScheduledScaler
     from labkit.scaling.data import Interactions, make_interactions
     from labkit.scaling.hpa import (
         Autoscaler,
@@ -34,7 +35,7 @@ if TYPE_CHECKING:
         resource_replicas,
     )
     from labkit.scaling.load import (
-        LoadResult,
+        HttpLoadResult,
         load_table,
         run_closed_loop,
         run_open_loop,
@@ -70,7 +71,7 @@ _EXPORTS = {
     "Autoscaler": "labkit.scaling.hpa",
     "Behavior": "labkit.scaling.hpa",
     "ColdStart": "labkit.scaling.serverless",
-    "ConcurrencyAutoscaler": "labkit.scaling.concurrency",
+    "ConcurrencyAutoscaler": "labkit.scaling.concurrency_autoscaler",
     "ConcurrencyPolicy": "labkit.scaling.policies",
     "constant_schedule": "labkit.scaling.traffic",
     "create_app": "labkit.scaling.service",
@@ -81,7 +82,7 @@ _EXPORTS = {
     "HPAPolicy": "labkit.scaling.policies",
     "Interactions": "labkit.scaling.data",
     "load_table": "labkit.scaling.load",
-    "LoadResult": "labkit.scaling.load",
+    "HttpLoadResult": "labkit.scaling.load",
     "make_interactions": "labkit.scaling.data",
     "measure_cold_start": "labkit.scaling.serverless",
     "mmc": "labkit.scaling.queueing",
@@ -105,7 +106,7 @@ _EXPORTS = {
     "ScalingPolicy": "labkit.scaling.hpa",
     "ScalingRules": "labkit.scaling.hpa",
     "ScheduledPolicy": "labkit.scaling.policies",
-    "ScheduledScaler": "labkit.scaling.concurrency",
+    "ScheduledScaler": "labkit.scaling.concurrency_autoscaler",
     "servers_for_wait": "labkit.scaling.queueing",
     "ServiceConfig": "labkit.scaling.service",
     "ServiceProcess": "labkit.scaling.process",
@@ -124,8 +125,8 @@ __all__ = [
     "ConcurrencyAutoscaler",
     "ConcurrencyPolicy",
     "HPAPolicy",
+    "HttpLoadResult",
     "Interactions",
-    "LoadResult",
     "PodMetric",
     "PoolConfig",
     "PopularityRecommender",

@@ -13,7 +13,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
-from labkit.scaling._checks import integer, non_negative, positive
+from labkit._validate import check_choice, check_int, check_real
 
 __all__ = ["Autoscaler", "Behavior", "ScalingPolicy", "ScalingRules"]
 
@@ -37,14 +37,17 @@ class ScalingPolicy:
     period_s: float
 
     def __post_init__(self) -> None:
-        if self.type not in POLICY_TYPES:
-            raise ValueError(f"type must be one of {POLICY_TYPES}, got {self.type!r}")
-        value = positive("value", self.value)
+        check_choice(self.type, "type", POLICY_TYPES)
+        value = check_real(self.value, "value", min_val=0, include_boundaries="neither")
         if value == int(value):
             object.__setattr__(self, "value", int(value))
         elif self.type == "Pods":
             raise ValueError(f"value must be a whole number of pods, got {self.value!r}")
-        positive("period_s", self.period_s)
+        else:
+            object.__setattr__(self, "value", value)
+        period_s = check_real(self.period_s, "period_s", min_val=0, include_boundaries="neither")
+        if type(self.period_s) not in (int, float):  # a NumPy scalar: keep a plain number
+            object.__setattr__(self, "period_s", period_s)
 
 
 @dataclass(frozen=True)
@@ -68,7 +71,8 @@ class ScalingRules:
 
     def __post_init__(self) -> None:
         if self.stabilization_window_s is not None:
-            non_negative("stabilization_window_s", self.stabilization_window_s)
+            window = check_real(self.stabilization_window_s, "stabilization_window_s", min_val=0)
+            object.__setattr__(self, "stabilization_window_s", window)
         if self.policies is not None:
             policies = tuple(self.policies)
             if not policies:
@@ -79,10 +83,7 @@ class ScalingRules:
                         f"policies[{i}] must be a ScalingPolicy, got {type(policy).__name__}"
                     )
             object.__setattr__(self, "policies", policies)
-        if self.select_policy not in SELECT_POLICIES:
-            raise ValueError(
-                f"select_policy must be one of {SELECT_POLICIES}, got {self.select_policy!r}"
-            )
+        check_choice(self.select_policy, "select_policy", SELECT_POLICIES)
 
 
 _UP_DEFAULT = ScalingRules(
@@ -203,6 +204,19 @@ class Autoscaler:
     stabilized, rate-limited by the policies and bounded. When the result differs from
     ``current_replicas`` a scale event is recorded for the policies' periods; the caller applies
     the result. Windows and periods cover records strictly newer than ``now_s − length``.
+
+    Examples
+    --------
+    The default scale-up policies allow the larger of +100% and +4 pods per 15 s; the default
+    scale-down waits out a 300 s stabilization window:
+
+    >>> scaler = Autoscaler(min_replicas=1, max_replicas=50)
+    >>> scaler.step(0.0, current_replicas=2, recommended_replicas=20)
+    6
+    >>> scaler.step(15.0, current_replicas=6, recommended_replicas=20)
+    12
+    >>> scaler.step(30.0, current_replicas=12, recommended_replicas=3)  # held: window not over
+    12
     """
 
     min_replicas: int
@@ -217,8 +231,8 @@ class Autoscaler:
     _initialized: bool = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        integer("min_replicas", self.min_replicas, 0)
-        integer("max_replicas", self.max_replicas, 0)
+        self.min_replicas = check_int(self.min_replicas, "min_replicas", min_val=0)
+        self.max_replicas = check_int(self.max_replicas, "max_replicas", min_val=0)
         if self.max_replicas < max(1, self.min_replicas):
             raise ValueError(
                 f"max_replicas must be >= max(1, min_replicas={self.min_replicas}), "
@@ -308,15 +322,13 @@ class Autoscaler:
         int
             The new replica count.
         """
-        if isinstance(now_s, bool) or not isinstance(now_s, int | float) or math.isnan(now_s):
-            raise ValueError(f"now_s must be a number of seconds, got {now_s!r}")
+        now_s = check_real(now_s, "now_s", finite=False, unit="seconds")
         if now_s < self._last_now_s:
             raise ValueError(
                 f"now_s must not go backwards: got {now_s!r} after {self._last_now_s!r}"
             )
-        integer("current_replicas", current_replicas, 0)
-        integer("recommended_replicas", recommended_replicas, 0)
-        now_s = float(now_s)
+        current_replicas = check_int(current_replicas, "current_replicas", min_val=0)
+        recommended_replicas = check_int(recommended_replicas, "recommended_replicas", min_val=0)
         self._last_now_s = now_s
         if not self._initialized:  # recordInitialRecommendation, once per autoscaler
             self._recommendations.append((now_s, current_replicas))

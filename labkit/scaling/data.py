@@ -25,8 +25,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
-from labkit.scaling._checks import integer
-from labkit.scaling._threads import torch_threads
+from labkit._threads import torch_threads
+from labkit._validate import check_int, check_real
 from labkit.scaling.traffic import daily_curve
 
 __all__ = ["DAYPARTS", "Interactions", "make_interactions"]
@@ -127,12 +127,11 @@ def make_interactions(
     seed
         Seed for everything.
     """
-    for name, value in (("n_users", n_users), ("n_items", n_items), ("n_factors", n_factors)):
-        integer(name, value, 1)
-    if not mean_per_user >= 1:
-        raise ValueError(f"mean_per_user must be >= 1, got {mean_per_user!r}")
-    if not temperature > 0:
-        raise ValueError(f"temperature must be > 0, got {temperature!r}")
+    n_users = check_int(n_users, "n_users", min_val=1)
+    n_items = check_int(n_items, "n_items", min_val=1)
+    n_factors = check_int(n_factors, "n_factors", min_val=1)
+    mean_per_user = check_real(mean_per_user, "mean_per_user", min_val=1)
+    temperature = check_real(temperature, "temperature", min_val=0, include_boundaries="neither")
     with torch_threads(1):
         return _generate(
             n_users,

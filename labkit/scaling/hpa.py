@@ -36,11 +36,12 @@ Examples
 from __future__ import annotations
 
 import math
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from fractions import Fraction
 
-from labkit.scaling._checks import integer
+from labkit._validate import check_bool, check_int, check_real
 from labkit.scaling._hpa_behavior import Autoscaler, Behavior, ScalingPolicy, ScalingRules
 
 __all__ = [
@@ -56,26 +57,16 @@ __all__ = [
 
 def _exact(name: str, value: float) -> Fraction:
     """A number as the exact decimal it was written as (0.1 → 1/10), like a k8s Quantity."""
-    if isinstance(value, bool) or not isinstance(value, int | float | Fraction):
-        try:  # NumPy scalars and other real numbers
-            value = float(value)  # type: ignore[arg-type]
-        except (TypeError, ValueError):
-            raise ValueError(f"{name} must be a number, got {value!r}") from None
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ValueError(f"{name} must be finite, got {value!r}")
-        return Fraction(repr(float(value)))  # float(): NumPy scalars repr as np.float64(...)
-    return Fraction(value)
+    check_real(value, name)  # a real number (NumPy scalars too), finite, never a bool
+    if isinstance(value, numbers.Integral):
+        return Fraction(int(value))
+    if isinstance(value, Fraction):
+        return value
+    return Fraction(repr(float(value)))  # float(): NumPy scalars repr as np.float64(...)
 
 
 def _tolerance(tolerance: float) -> float:
-    if (
-        isinstance(tolerance, bool)
-        or not isinstance(tolerance, int | float)
-        or not 0 <= tolerance < 1
-    ):
-        raise ValueError(f"tolerance must be a number in [0, 1), got {tolerance!r}")
-    return float(tolerance)
+    return check_real(tolerance, "tolerance", min_val=0, max_val=1, include_boundaries="left")
 
 
 def _within(ratio: float, tolerance: float) -> bool:
@@ -119,7 +110,7 @@ def desired_replicas(
     >>> desired_replicas(0, current_value=250, target_value=100)  # scale from zero
     3
     """
-    integer("current_replicas", current_replicas, 0)
+    current_replicas = check_int(current_replicas, "current_replicas", min_val=0)
     value = _exact("current_value", current_value)
     target = _exact("target_value", target_value)
     if value < 0:
@@ -161,8 +152,7 @@ class PodMetric:
             raise ValueError(f"usage must be >= 0 or None (missing), got {self.usage!r}")
         if _exact("request", self.request) <= 0:
             raise ValueError(f"request must be > 0, got {self.request!r}")
-        if not isinstance(self.ready, bool):
-            raise ValueError(f"ready must be True or False, got {self.ready!r}")
+        object.__setattr__(self, "ready", check_bool(self.ready, "ready"))
 
 
 def _utilization(metrics: dict[int, Fraction], requests: dict[int, Fraction]) -> int:
@@ -219,17 +209,17 @@ def resource_replicas(
     for i, pod in enumerate(pods):
         if not isinstance(pod, PodMetric):
             raise ValueError(f"pods[{i}] must be a PodMetric, got {type(pod).__name__}")
-    if (
-        isinstance(target_utilization, bool)
-        or not isinstance(target_utilization, int | float)
-        or target_utilization != int(target_utilization)
-        or target_utilization <= 0
-    ):
+    # An integer percent (60 means 60% of the request); a whole float such as 60.0 is accepted
+    # as Kubernetes' int32 field would read it from YAML.
+    percent = check_real(
+        target_utilization, "target_utilization", min_val=0, include_boundaries="neither"
+    )
+    if percent != int(percent):
         raise ValueError(
             "target_utilization must be a positive integer percent (60 means 60% of the "
             f"request), got {target_utilization!r}"
         )
-    target = int(target_utilization)
+    target = int(percent)
     tol = _tolerance(tolerance)
     current = len(pods)
 

@@ -36,14 +36,15 @@ from typing import Any
 
 import numpy as np
 
-from labkit.inference._asyncio import run_coroutine
+from labkit._asyncio import run_coroutine
+from labkit._validate import check_int, check_real
 from labkit.scaling._http import ConnectionPool, HTTPError
 from labkit.timing import format_seconds
 
 __all__ = [
     "STATUS_ERROR",
     "STATUS_TIMEOUT",
-    "LoadResult",
+    "HttpLoadResult",
     "load_table",
     "run_closed_loop",
     "run_open_loop",
@@ -54,8 +55,8 @@ STATUS_TIMEOUT = -1  # no answer within the client timeout
 
 
 @dataclass(frozen=True)
-class LoadResult:
-    """Per-request record of one load test; times are seconds from the start of the test.
+class HttpLoadResult:
+    """Per-request record of one load test over HTTP; times are seconds from its start.
 
     Attributes
     ----------
@@ -155,13 +156,13 @@ class LoadResult:
         s = self.summary()
         offered = f" at {s['offered_rps']:.0f} rps offered" if s["offered_rps"] else ""
         return (
-            f"LoadResult({self.label!r}, {self.mode} loop{offered}: {s['ok']}/{s['requests']} ok, "
+            f"HttpLoadResult({self.label!r}, {self.mode} loop{offered}: {s['ok']}/{s['requests']} ok, "
             f"{s['shed_503']} shed, {s['errors']} errors; {s['throughput_rps']:.0f} rps, "
             f"p50 {format_seconds(s['p50_s'])}, p99 {format_seconds(s['p99_s'])})"
         )
 
 
-def load_table(results: Sequence[LoadResult]) -> str:
+def load_table(results: Sequence[HttpLoadResult]) -> str:
     """A fixed-width table of load tests (one row each)."""
     head = (
         f"{'test':<36}{'mode':>7}{'offered':>9}{'rps':>8}{'p50 ms':>9}{'p99 ms':>9}"
@@ -194,7 +195,7 @@ def run_open_loop(
     timeout_s: float = 5.0,
     max_connections: int = 512,
     label: str = "",
-) -> LoadResult:
+) -> HttpLoadResult:
     """Send request ``i`` at ``schedule[i]`` seconds after the start, come what may.
 
     Parameters
@@ -224,7 +225,7 @@ def run_open_loop(
     users = np.resize(np.asarray(user_ids), n)
     offered = n / schedule[-1] if n > 1 and schedule[-1] > 0 else None
 
-    async def main() -> LoadResult:
+    async def main() -> HttpLoadResult:
         loop = asyncio.get_running_loop()
         pool = ConnectionPool(host, port, max_connections)
         sent = np.full(n, np.nan)
@@ -257,7 +258,7 @@ def run_open_loop(
             task.cancel()
         await pool.close()
         wall = float(np.nanmax(done)) if np.isfinite(done).any() else float(schedule[-1])
-        return LoadResult("open", label, offered, schedule, sent, done, status, max(wall, 1e-9))
+        return HttpLoadResult("open", label, offered, schedule, sent, done, status, max(wall, 1e-9))
 
     return run_coroutine(main())
 
@@ -273,23 +274,23 @@ def run_closed_loop(
     k: int = 10,
     timeout_s: float = 5.0,
     label: str = "",
-) -> LoadResult:
+) -> HttpLoadResult:
     """``concurrency`` virtual users, each sending its next request when the last is answered.
 
     Stops after ``duration_s`` or ``max_requests``, whichever comes first; latency is measured
     from each request's actual send time, as closed-loop tools report it.
     """
-    if concurrency < 1:
-        raise ValueError(f"concurrency must be >= 1, got {concurrency!r}")
-    if not duration_s > 0 or max_requests < 1:
-        raise ValueError("duration_s must be > 0 and max_requests >= 1")
+    concurrency = check_int(concurrency, "concurrency", min_val=1)
+    duration_s = check_real(duration_s, "duration_s", min_val=0, include_boundaries="neither")
+    max_requests = check_int(max_requests, "max_requests", min_val=1)
+    think_time_s = check_real(think_time_s, "think_time_s", min_val=0, unit="seconds")
     host, port = _target(url)
     users = np.asarray(user_ids)
     if len(users) == 0:
         raise ValueError("user_ids must not be empty")
     raws_cache: dict[int, bytes] = {}
 
-    async def main() -> LoadResult:
+    async def main() -> HttpLoadResult:
         loop = asyncio.get_running_loop()
         pool = ConnectionPool(host, port, concurrency)
         sent: list[float] = []
@@ -326,7 +327,7 @@ def run_closed_loop(
         sent_a = np.array(sent)
         done_a = np.array(done)
         wall = float(np.nanmax(done_a)) if np.isfinite(done_a).any() else duration_s
-        return LoadResult(
+        return HttpLoadResult(
             "closed",
             label,
             None,

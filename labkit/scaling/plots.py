@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.scaling.load import LoadResult
+from labkit.scaling.load import HttpLoadResult
 from labkit.scaling.simulator import SimulationResult
 
 __all__ = ["plot_latency_timeline", "plot_load_results", "plot_simulation"]
@@ -42,7 +42,7 @@ def plot_simulation(results: Sequence[SimulationResult], *, hours: bool = True) 
     return fig
 
 
-def plot_load_results(results: Sequence[LoadResult]) -> Any:
+def plot_load_results(results: Sequence[HttpLoadResult]) -> Any:
     """Latency percentiles (p50, p90, p99) and throughput of several load tests side by side."""
     import matplotlib.pyplot as plt
 
@@ -62,7 +62,7 @@ def plot_load_results(results: Sequence[LoadResult]) -> Any:
     return fig
 
 
-def plot_latency_timeline(results: Sequence[LoadResult]) -> Any:
+def plot_latency_timeline(results: Sequence[HttpLoadResult]) -> Any:
     """Each request's latency against its send time: stalls and queues show up as ramps."""
     import matplotlib.pyplot as plt
 

@@ -4,9 +4,10 @@ A policy sees an :class:`Observation` at the end of every simulated step and ans
 replica count it wants. :class:`StaticPolicy` provisions for the peak; :class:`HPAPolicy` is the
 Kubernetes HPA on CPU utilization, decision for decision (:mod:`labkit.scaling.hpa`), syncing
 every 15 s on a metrics-server-like window; :class:`ConcurrencyPolicy` feeds requests in flight
-to a Knative-style :class:`~labkit.scaling.concurrency.ConcurrencyAutoscaler`;
-:class:`ScheduledPolicy` follows a :class:`~labkit.scaling.concurrency.ScheduledScaler`, with an
-optional reactive policy on top.
+to a Knative-style :class:`~labkit.scaling.concurrency_autoscaler.ConcurrencyAutoscaler`;
+:class:`ScheduledPolicy` follows a
+:class:`~labkit.scaling.concurrency_autoscaler.ScheduledScaler`, with an optional reactive policy
+on top.
 
 Examples
 --------
@@ -23,7 +24,7 @@ from collections import deque
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
+from labkit.scaling.concurrency_autoscaler import ConcurrencyAutoscaler, ScheduledScaler
 from labkit.scaling.hpa import Autoscaler, Behavior, PodMetric, resource_replicas
 
 __all__ = [

@@ -48,7 +48,7 @@ class ServiceProcess:
         How long start-up (imports, model load, warm-up) may take before it counts as failed.
     **options
         Further ``serve`` options by their Python names, e.g. ``max_batch_size=1``,
-        ``max_queue=64``, ``timeout_s=1.0``, ``cache_size=0``, ``drain_delay_s=0.5``.
+        ``max_queue_size=64``, ``timeout_s=1.0``, ``cache_size=0``, ``drain_delay_s=0.5``.
     """
 
     def __init__(

@@ -31,7 +31,7 @@ import math
 from dataclasses import asdict, dataclass
 from typing import Any
 
-from labkit.scaling._checks import integer, non_negative, positive
+from labkit._validate import check_int, check_real
 
 __all__ = [
     "QueueStats",
@@ -46,9 +46,9 @@ __all__ = [
 
 def _load(arrival_rate: float, service_rate: float, servers: int) -> tuple[float, float, int]:
     """Validated (λ, μ, c); raises for an unstable system."""
-    lam = positive("arrival_rate", arrival_rate)
-    mu = positive("service_rate", service_rate)
-    c = integer("servers", servers, 1)
+    lam = check_real(arrival_rate, "arrival_rate", min_val=0, include_boundaries="neither")
+    mu = check_real(service_rate, "service_rate", min_val=0, include_boundaries="neither")
+    c = check_int(servers, "servers", min_val=1)
     rho = lam / (c * mu)
     if rho >= 1.0:
         raise ValueError(
@@ -67,7 +67,8 @@ def erlang_b(offered_load: float, servers: int) -> float:
     >>> round(erlang_b(2.0, 3), 4)
     0.2105
     """
-    return _erlang_b(positive("offered_load", offered_load), integer("servers", servers, 1))
+    offered_load = check_real(offered_load, "offered_load", min_val=0, include_boundaries="neither")
+    return _erlang_b(offered_load, check_int(servers, "servers", min_val=1))
 
 
 def _erlang_b(a: float, c: int) -> float:
@@ -117,7 +118,7 @@ def wait_probability(
     >>> round(wait_probability(2.0, 1.0, 3, 0.0), 4)
     0.4444
     """
-    non_negative("wait_s", wait_s)
+    wait_s = check_real(wait_s, "wait_s", min_val=0)
     lam, mu, c = _load(arrival_rate, service_rate, servers)
     return erlang_c(lam, mu, c) * math.exp(-(c * mu - lam) * wait_s)
 
@@ -143,8 +144,7 @@ def response_time_quantile(
     >>> round(response_time_quantile(1.0, 2.0, 1, 0.5), 4)  # M/M/1: T ~ Exp(μ − λ)
     0.6931
     """
-    if isinstance(q, bool) or not isinstance(q, int | float) or not 0 < q < 1:
-        raise ValueError(f"q must be a probability in (0, 1), got {q!r}")
+    q = check_real(q, "q", min_val=0, max_val=1, include_boundaries="neither")
     lam, mu, c = _load(arrival_rate, service_rate, servers)
     p_wait = erlang_c(lam, mu, c)
     theta = c * mu - lam
@@ -246,15 +246,12 @@ def servers_for_wait(
     >>> servers_for_wait(100.0, 20.0, wait_s=0.0, max_probability=0.5)
     7
     """
-    lam = positive("arrival_rate", arrival_rate)
-    mu = positive("service_rate", service_rate)
-    non_negative("wait_s", wait_s)
-    if (
-        isinstance(max_probability, bool)
-        or not isinstance(max_probability, int | float)
-        or not 0 < max_probability <= 1
-    ):
-        raise ValueError(f"max_probability must be in (0, 1], got {max_probability!r}")
+    lam = check_real(arrival_rate, "arrival_rate", min_val=0, include_boundaries="neither")
+    mu = check_real(service_rate, "service_rate", min_val=0, include_boundaries="neither")
+    wait_s = check_real(wait_s, "wait_s", min_val=0)
+    max_probability = check_real(
+        max_probability, "max_probability", min_val=0, max_val=1, include_boundaries="right"
+    )
     c = math.floor(lam / mu) + 1  # the smallest stable pool
     while wait_probability(lam, mu, c, wait_s) > max_probability:
         c += 1

@@ -30,9 +30,9 @@ from typing import Protocol
 import numpy as np
 import torch
 
+from labkit._threads import torch_threads
+from labkit._validate import check_int, check_real
 from labkit.device import resolve
-from labkit.scaling._checks import integer, positive
-from labkit.scaling._threads import torch_threads
 from labkit.scaling.data import Interactions
 
 __all__ = [
@@ -206,9 +206,10 @@ def train_mf(
     """
     if len(train) == 0:
         raise ValueError("train has no interactions")
-    for name, value in (("dim", dim), ("num_epochs", num_epochs), ("batch_size", batch_size)):
-        integer(name, value, 1)
-    positive("lr", lr)
+    dim = check_int(dim, "dim", min_val=1)
+    num_epochs = check_int(num_epochs, "num_epochs", min_val=1)
+    batch_size = check_int(batch_size, "batch_size", min_val=1)
+    lr = check_real(lr, "lr", min_val=0, include_boundaries="neither")
     with torch_threads(num_threads if resolve(device).type == "cpu" else None):
         return _train(train, dim, num_epochs, lr, batch_size, weight_decay, device, seed, progress)
 

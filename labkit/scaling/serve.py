@@ -48,8 +48,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--port", type=int, default=8000, help="port; 0 picks a free one")
     p.add_argument("--workers", type=int, default=1, help="worker processes")
     p.add_argument("--max-batch-size", type=int, default=32)
-    p.add_argument("--max-delay-ms", type=float, default=2.0)
-    p.add_argument("--max-queue", type=int, default=256)
+    p.add_argument(
+        "--max-queue-delay-s",
+        type=float,
+        default=0.002,
+        help="longest the oldest waiting request is held for a batch to fill",
+    )
+    p.add_argument("--max-queue-size", type=int, default=256, help="requests allowed to wait")
     p.add_argument("--timeout-s", type=float, default=2.0, help="per-request timeout")
     p.add_argument("--cache-size", type=int, default=10_000)
     p.add_argument("--cache-ttl-s", type=float, default=30.0)
@@ -72,9 +77,9 @@ def _config(args: argparse.Namespace) -> Any:
     return ServiceConfig(
         model_path=args.model,
         max_batch_size=args.max_batch_size,
-        max_delay_s=args.max_delay_ms / 1000.0,
-        max_queue=args.max_queue,
-        request_timeout_s=args.timeout_s,
+        max_queue_delay_s=args.max_queue_delay_s,
+        max_queue_size=args.max_queue_size,
+        timeout_s=args.timeout_s,
         cache_size=args.cache_size,
         cache_ttl_s=args.cache_ttl_s,
         torch_threads=args.torch_threads,

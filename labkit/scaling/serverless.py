@@ -27,6 +27,7 @@ from typing import Any
 
 import numpy as np
 
+from labkit._validate import check_real
 from labkit.scaling.process import ServiceProcess
 from labkit.timing import format_seconds
 
@@ -146,8 +147,8 @@ def scale_to_zero(
     the idle timeout; "always on" is one replica for the whole span of arrivals.
     """
     arrivals = np.sort(np.asarray(arrivals_s, dtype=np.float64))
-    if idle_timeout_s < 0 or cold_start_s < 0:
-        raise ValueError("idle_timeout_s and cold_start_s must be >= 0")
+    idle_timeout_s = check_real(idle_timeout_s, "idle_timeout_s", min_val=0, unit="seconds")
+    cold_start_s = check_real(cold_start_s, "cold_start_s", min_val=0, unit="seconds")
     if len(arrivals) == 0:
         return ScaleToZero(0, 0, 0, 0.0, 0.0, 0.0)
     cold_starts = delayed = 0

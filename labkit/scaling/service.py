@@ -12,10 +12,10 @@ Endpoints
     Prometheus text format (see :func:`make_metrics`).
 
 A request passes the hot-user cache (lab 02's :class:`~labkit.inference.cache.LRUCache`), then
-joins the bounded queue of lab 02's :class:`~labkit.inference.batching.DynamicBatcher`, which
+joins the bounded queue of lab 02's :class:`~labkit.inference.batcher.DynamicBatcher`, which
 scores the users waiting together in one matrix product. A full queue
 answers **503 with Retry-After** immediately, so overload costs the client one round trip instead
-of an ever-growing wait; a request that cannot be answered within ``request_timeout_s`` gets
+of an ever-growing wait; a request that cannot be answered within ``timeout_s`` gets
 **504**. Bad input gets a **4xx with a JSON error** naming what was wrong. On shutdown the app
 stops taking new work but finishes every request it accepted (the batcher drains its queue), and
 prints a ``drained`` line with its accepted and completed counts.
@@ -47,7 +47,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from labkit.inference.batching import (
+from labkit._validate import check_int, check_real
+from labkit.inference.batcher import (
     BatcherClosedError,
     DynamicBatcher,
     QueueFullError,
@@ -55,7 +56,6 @@ from labkit.inference.batching import (
 )
 from labkit.inference.cache import LRUCache
 from labkit.scaling._asgi import Instrument, as_int, error, http_error, read_params
-from labkit.scaling._checks import integer, non_negative, positive
 from labkit.scaling.metrics import Registry
 from labkit.scaling.recommender import Recommender
 
@@ -73,14 +73,17 @@ class ServiceConfig:
     ----------
     model_path
         A model written by :meth:`Recommender.save` (ignored when a recommender is passed in).
-    max_batch_size, max_delay_s
+    max_batch_size, max_queue_delay_s
         Micro-batching: largest batch, and how long the oldest request may wait for it to fill.
         ``max_batch_size=1`` serves every request alone.
-    max_queue
+    max_queue_size
         Requests allowed to wait for the model; beyond that the service sheds load (503).
-    request_timeout_s
+    timeout_s
         Longest a request may wait in the queue; a request not taken into a batch by then
         gets 504.
+
+    The batching fields carry the names of the
+    :class:`~labkit.inference.batcher.DynamicBatcher` arguments they are passed to.
     retry_after_s
         The ``Retry-After`` header sent with 503.
     cache_size, cache_ttl_s
@@ -96,9 +99,9 @@ class ServiceConfig:
 
     model_path: str | None = None
     max_batch_size: int = 32
-    max_delay_s: float = 0.002
-    max_queue: int = 256
-    request_timeout_s: float = 2.0
+    max_queue_delay_s: float = 0.002
+    max_queue_size: int = 256
+    timeout_s: float = 2.0
     retry_after_s: int = 1
     cache_size: int = 10_000
     cache_ttl_s: float = 30.0
@@ -107,13 +110,18 @@ class ServiceConfig:
     torch_threads: int = 1
 
     def __post_init__(self) -> None:
-        for name in ("max_batch_size", "max_queue", "max_k", "max_body_bytes", "torch_threads"):
-            integer(name, getattr(self, name), 1)
-        integer("cache_size", self.cache_size, 0)
-        integer("retry_after_s", self.retry_after_s, 0)
-        non_negative("max_delay_s", self.max_delay_s)
-        positive("request_timeout_s", self.request_timeout_s)
-        positive("cache_ttl_s", self.cache_ttl_s)
+        positive = {"min_val": 0, "include_boundaries": "neither"}
+        counts = ("max_batch_size", "max_queue_size", "max_k", "max_body_bytes", "torch_threads")
+        fields = {name: check_int(getattr(self, name), name, min_val=1) for name in counts}
+        fields["cache_size"] = check_int(self.cache_size, "cache_size", min_val=0)
+        fields["retry_after_s"] = check_int(self.retry_after_s, "retry_after_s", min_val=0)
+        fields["max_queue_delay_s"] = check_real(
+            self.max_queue_delay_s, "max_queue_delay_s", min_val=0
+        )
+        fields["timeout_s"] = check_real(self.timeout_s, "timeout_s", **positive)
+        fields["cache_ttl_s"] = check_real(self.cache_ttl_s, "cache_ttl_s", **positive)
+        for name, value in fields.items():  # frozen: store the plain Python numbers
+            object.__setattr__(self, name, value)
 
 
 def make_metrics() -> tuple[Registry, dict[str, Any]]:
@@ -230,7 +238,7 @@ async def recommend(request: Request) -> Response:
     except RequestTimeoutError:
         state.completed += 1
         state.metrics["timeouts"].inc()
-        return error(504, f"not served within {cfg.request_timeout_s} s")
+        return error(504, f"not served within {cfg.timeout_s} s")
     except Exception as err:  # the model failed on this batch: answer, and keep serving
         state.completed += 1
         return error(500, f"recommendation failed: {type(err).__name__}")
@@ -302,9 +310,9 @@ def create_app(
         state.batcher = DynamicBatcher(
             state.predict,
             max_batch_size=config.max_batch_size,
-            max_queue_delay_s=config.max_delay_s,
-            max_queue_size=config.max_queue,
-            timeout_s=config.request_timeout_s,
+            max_queue_delay_s=config.max_queue_delay_s,
+            max_queue_size=config.max_queue_size,
+            timeout_s=config.timeout_s,
         )
         await state.batcher.submit(_Job(0, 1, time.perf_counter()))  # warm-up: one-off costs
         state.ready = True

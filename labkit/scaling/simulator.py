@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from labkit.scaling._checks import integer, non_negative, positive
+from labkit._validate import check_int, check_real
 from labkit.scaling.policies import (
     ConcurrencyPolicy,
     HPAPolicy,
@@ -94,11 +94,18 @@ class PoolConfig:
     slo_p99_s: float = 0.25
 
     def __post_init__(self) -> None:
-        positive("service_rate_rps", self.service_rate_rps)
-        positive("slo_p99_s", self.slo_p99_s)
-        non_negative("startup_s", self.startup_s)
-        integer("servers_per_replica", self.servers_per_replica, 1)
-        integer("queue_per_replica", self.queue_per_replica, 0)
+        positive = {"min_val": 0, "include_boundaries": "neither"}
+        fields = {
+            "service_rate_rps": check_real(self.service_rate_rps, "service_rate_rps", **positive),
+            "slo_p99_s": check_real(self.slo_p99_s, "slo_p99_s", **positive),
+            "startup_s": check_real(self.startup_s, "startup_s", min_val=0),
+            "servers_per_replica": check_int(
+                self.servers_per_replica, "servers_per_replica", min_val=1
+            ),
+            "queue_per_replica": check_int(self.queue_per_replica, "queue_per_replica", min_val=0),
+        }
+        for name, value in fields.items():  # frozen: store the plain Python numbers
+            object.__setattr__(self, name, value)
 
     @property
     def replica_capacity_rps(self) -> float:
@@ -294,8 +301,7 @@ def simulate_mmc(
     >>> bool(abs((w > 0).mean() - 4 / 9) < 0.02), bool(abs(w.mean() - 4 / 9) < 0.03)  # Erlang C
     (True, True)
     """
-    if n_requests < 1:
-        raise ValueError(f"n_requests must be >= 1, got {n_requests!r}")
+    n_requests = check_int(n_requests, "n_requests", min_val=1)
     rng = np.random.default_rng(seed)
     arrivals = np.cumsum(rng.exponential(1.0 / arrival_rate, n_requests))
     services = rng.exponential(1.0 / service_rate, n_requests)

@@ -25,7 +25,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from labkit.scaling._checks import positive
+from labkit._validate import check_real
 
 __all__ = [
     "TrafficProfile",
@@ -43,8 +43,8 @@ def constant_schedule(rate: float, duration_s: float) -> np.ndarray:
     >>> len(constant_schedule(100.0, 2.0))
     200
     """
-    rate = positive("rate", rate)
-    duration_s = positive("duration_s", duration_s)
+    rate = check_real(rate, "rate", min_val=0, include_boundaries="neither")
+    duration_s = check_real(duration_s, "duration_s", min_val=0, include_boundaries="neither")
     n = math.floor(rate * duration_s + 1e-9)
     return np.arange(n, dtype=np.float64) / rate
 
@@ -59,8 +59,8 @@ def poisson_schedule(rate: float, duration_s: float, seed: int | None = None) ->
     >>> bool(np.all(np.diff(s) > 0)), 9500 < len(s) < 10500, bool(s[-1] < 10.0)
     (True, True, True)
     """
-    rate = positive("rate", rate)
-    duration_s = positive("duration_s", duration_s)
+    rate = check_real(rate, "rate", min_val=0, include_boundaries="neither")
+    duration_s = check_real(duration_s, "duration_s", min_val=0, include_boundaries="neither")
     rng = np.random.default_rng(seed)
     # Draw a few more gaps than the mean needs, then cut at the duration (no bias at the end).
     n = int(rate * duration_s + 10 * math.sqrt(rate * duration_s) + 10)
@@ -113,7 +113,8 @@ class TrafficProfile:
 
     def scaled(self, factor: float) -> TrafficProfile:
         """The same shape with every rate multiplied by ``factor``."""
-        return TrafficProfile(self.times_s, self.rate_rps * positive("factor", factor), self.step_s)
+        factor = check_real(factor, "factor", min_val=0, include_boundaries="neither")
+        return TrafficProfile(self.times_s, self.rate_rps * factor, self.step_s)
 
     def __repr__(self) -> str:
         return (
@@ -177,13 +178,11 @@ def peak_hour_profile(
     seed
         Seed for the noise.
     """
-    peak_rps = positive("peak_rps", peak_rps)
-    duration_s = positive("duration_s", duration_s)
-    step_s = positive("step_s", step_s)
-    if not 1.0 <= surge_factor <= 100.0:
-        raise ValueError(f"surge_factor must be in [1, 100], got {surge_factor!r}")
-    if not 0 <= noise < 1:
-        raise ValueError(f"noise must be in [0, 1), got {noise!r}")
+    peak_rps = check_real(peak_rps, "peak_rps", min_val=0, include_boundaries="neither")
+    duration_s = check_real(duration_s, "duration_s", min_val=0, include_boundaries="neither")
+    step_s = check_real(step_s, "step_s", min_val=0, include_boundaries="neither")
+    surge_factor = check_real(surge_factor, "surge_factor", min_val=1, max_val=100)
+    noise = check_real(noise, "noise", min_val=0, max_val=1, include_boundaries="left")
     n = math.ceil(duration_s / step_s)
     times = np.arange(n, dtype=np.float64) * step_s
     hours = start_hour + times / 3600.0
@@ -222,7 +221,7 @@ def profile_schedule(
     >>> bool(80 < (s < 1).sum() < 120), bool(250 < (s >= 1).sum() < 350)
     (True, True)
     """
-    time_scale = positive("time_scale", time_scale)
+    time_scale = check_real(time_scale, "time_scale", min_val=0, include_boundaries="neither")
     rng = np.random.default_rng(seed)
     step = profile.step_s / time_scale
     chunks = []

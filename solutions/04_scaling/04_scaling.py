@@ -106,7 +106,7 @@ RESULTS["quality"] = quality
 from labkit.scaling.process import ServiceProcess
 from labkit.scaling.serverless import ColdStart
 
-svc = ServiceProcess(MODEL_PATH, max_batch_size=32, max_queue=64, cache_size=0).start()
+svc = ServiceProcess(MODEL_PATH, max_batch_size=32, max_queue_size=64, cache_size=0).start()
 status, body = svc.get("/recommend?user_id=7&k=5")
 first_response_at = time.time()
 warm = []
@@ -1165,7 +1165,7 @@ RESULTS["hpa_spike_trace"] = trace
 # answer exactly.
 
 # %%
-from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
+from labkit.scaling.concurrency_autoscaler import ConcurrencyAutoscaler, ScheduledScaler
 from labkit.scaling.plots import plot_simulation
 from labkit.scaling.simulator import (
     ConcurrencyPolicy,

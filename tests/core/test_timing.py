@@ -56,7 +56,7 @@ def test_bad_measurements_are_rejected():
         Measurement(times=())
     with pytest.raises(ValueError, match="finite"):
         Measurement(times=(float("nan"),))
-    with pytest.raises(ValueError, match=r"q must be within \[0, 100\], got 101"):
+    with pytest.raises(ValueError, match=r"q must be a finite real number in \[0, 100\], got 101"):
         Measurement(times=(1.0,)).percentile(101)
 
 
@@ -90,6 +90,15 @@ def test_benchmark_validates_arguments(kw, match):
         benchmark(lambda: None, **kw)
     with pytest.raises(TypeError, match="callable"):
         benchmark(42)
+
+
+def test_benchmark_takes_numpy_counts_and_refuses_bool():
+    m = benchmark(lambda: None, warmup=np.int64(0), repeat=np.int32(3))
+    assert len(m.times) == 3
+    with pytest.raises(TypeError, match=r"repeat must be an integer >= 1, got True \(bool\)"):
+        benchmark(lambda: None, repeat=True)
+    with pytest.raises(TypeError, match=r"warmup must be an integer >= 0, got 1\.0"):
+        benchmark(lambda: None, warmup=1.0)
 
 
 def test_cpu_work_is_not_synchronized(monkeypatch):

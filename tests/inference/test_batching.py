@@ -4,17 +4,18 @@ discrete-event simulation of Triton's rules on random arrival patterns."""
 import asyncio
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from labkit.inference.batching import (
+from labkit.inference.batcher import (
     BatcherClosedError,
     DynamicBatcher,
     QueueFullError,
     RequestTimeoutError,
-    batch_decision,
 )
+from labkit.inference.batching import batch_decision
 from labkit.inference.virtual_time import run_virtual
 
 MS = 1e-3
@@ -247,11 +248,13 @@ def test_sync_handler_in_a_thread_on_a_real_loop():
     ("kwargs", "message"),
     [
         ({"max_batch_size": 0}, "max_batch_size must be an integer >= 1, got 0"),
-        ({"max_queue_delay_s": -1}, "max_queue_delay_s must be a finite number"),
-        ({"max_queue_delay_s": math.inf}, "max_queue_delay_s must be a finite number"),
+        ({"max_queue_delay_s": -1}, "max_queue_delay_s must be a finite real number of seconds"),
+        ({"max_queue_delay_s": math.inf}, "max_queue_delay_s must be a finite real number"),
         ({"max_queue_size": 0}, "max_queue_size must be an integer >= 1"),
-        ({"timeout_s": 0}, "timeout_s must be a finite number of seconds > 0"),
-        ({"preferred_batch_sizes": (9,)}, "preferred_batch_sizes must hold integers in [1, "),
+        ({"timeout_s": 0}, "timeout_s must be a finite real number of seconds > 0"),
+        ({"preferred_batch_sizes": (9,)}, "preferred_batch_sizes[0] must be an integer in [1, 8]"),
+        ({"max_batch_size": True}, "max_batch_size must be an integer >= 1, got True (bool)"),
+        ({"run_in_thread": 1}, "run_in_thread must be True or False, got 1 (int)"),
         ({"max_concurrent_batches": 0}, "max_concurrent_batches must be an integer >= 1"),
     ],
 )
@@ -259,6 +262,20 @@ def test_constructor_names_the_bad_argument(kwargs, message):
     with pytest.raises(ValueError) as info:
         DynamicBatcher(lambda xs: xs, **kwargs)
     assert message in str(info.value)
+
+
+def test_numpy_scalars_are_accepted_and_bool_is_a_type_error():
+    batcher = DynamicBatcher(
+        lambda xs: xs,
+        max_batch_size=np.int64(4),
+        max_queue_delay_s=np.float32(0.5),
+        max_queue_size=np.int32(8),
+        preferred_batch_sizes=(np.int64(2),),
+    )
+    assert (batcher.max_batch_size, batcher.max_queue_size) == (4, 8)
+    assert type(batcher.max_batch_size) is int and batcher.max_queue_delay_s == 0.5
+    with pytest.raises(TypeError):
+        DynamicBatcher(lambda xs: xs, max_batch_size=True)
 
 
 def test_handler_must_be_callable():

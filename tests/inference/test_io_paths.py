@@ -7,8 +7,8 @@ import urllib.request
 import numpy as np
 import pytest
 
-from labkit.inference.concurrency import compare_concurrency
 from labkit.inference.features import FeatureStore
+from labkit.inference.io_overlap import compare_concurrency
 from labkit.inference.network import DelayProxy, ModelServer, http_latency
 from labkit.inference.serving import closed_loop, compare_batching, serve_batching
 from labkit.inference.virtual_time import run_virtual

@@ -81,5 +81,9 @@ def test_best_under_slo():
 def test_sweep_measures_each_size():
     points = batch_size_sweep(lambda x: x.sum(), lambda b: np.ones((b, 8)), (4, 1, 4), repeat=3)
     assert [p.batch_size for p in points] == [1, 4]
-    with pytest.raises(ValueError, match="positive integers"):
+    with pytest.raises(ValueError, match=r"batch_sizes\[0\] must be an integer >= 1, got 0"):
         batch_size_sweep(len, list, (0,))
+    with pytest.raises(TypeError, match=r"batch_sizes\[1\] must be an integer >= 1, got True"):
+        batch_size_sweep(len, list, (1, True))
+    with pytest.raises(ValueError, match="at least one"):
+        batch_size_sweep(len, list, ())

@@ -22,5 +22,5 @@ def model_path(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def service(model_path):
-    with ServiceProcess(model_path, max_batch_size=16, max_delay_ms=2.0) as svc:
+    with ServiceProcess(model_path, max_batch_size=16, max_queue_delay_s=0.002) as svc:
         yield svc

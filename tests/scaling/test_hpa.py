@@ -1,10 +1,12 @@
 """The HPA against Kubernetes' own test vectors (replica_calculator_test.go, horizontal_test.go),
-REFERENCE.md's worked examples, the documentation's scale-down example, and properties."""
+the worked examples of docs/reference.md ("Scaling"), the documentation's scale-down example, and
+properties."""
 
 from __future__ import annotations
 
 import math
 
+import numpy as np
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -28,7 +30,7 @@ def pods(levels, requests=None, ready=None):
     return [PodMetric(u, r, ok) for u, r, ok in zip(levels, requests, ready, strict=True)]
 
 
-REFERENCE_VECTORS = [  # REFERENCE.md, "Worked vectors (requests 1000m per pod)"
+REFERENCE_VECTORS = [  # docs/reference.md, "Scaling": "Worked vectors (requests 1000m per pod)"
     (pods([300, 500, 700]), 30, (5, 50)),
     (pods([300, 500, 700], ready=[False, True, True]), 30, (4, 60)),
     (pods([100, 300, 500, 250, 250]), 50, (3, 28)),
@@ -499,3 +501,19 @@ def test_autoscaler_properties(behavior, bounds, recs, dt, probe):
         if down.select_policy == "Disabled":
             assert new >= replicas
         replicas = new
+
+
+def test_numpy_scalars_are_numbers_and_bool_is_refused():
+    assert desired_replicas(np.int64(3), 90, 60) == desired_replicas(3, 90, 60) == 5
+    got = desired_replicas(np.int32(4), np.float64(50.0), np.int64(100), np.float32(0.1))
+    assert got == 2 and type(got) is int
+    numpy_pods = [PodMetric(np.float64(u), np.int64(1000)) for u in (300, 500, 700)]
+    assert resource_replicas(numpy_pods, np.int64(30)) == (5, 50)  # docs/reference.md vector
+    scaler = Autoscaler(np.int64(1), np.int64(10))
+    assert type(scaler.step(np.float64(0.0), np.int64(2), np.int64(4))) is int
+    policy = ScalingPolicy("Pods", np.int64(4), np.float64(15.0))
+    assert type(policy.value) is int and type(policy.period_s) is float
+    with pytest.raises(TypeError, match=r"current_replicas must be an integer >= 0, got True"):
+        desired_replicas(True, 90, 60)
+    with pytest.raises(ValueError, match="period_s"):  # ArgumentTypeError is a ValueError too
+        ScalingPolicy("Pods", 4, "15")

@@ -1,4 +1,5 @@
-"""Erlang C against REFERENCE.md's vectors, the textbook factorial formula and properties."""
+"""Erlang C against the vectors of docs/reference.md ("Scaling"), the textbook factorial formula
+and properties."""
 
 from __future__ import annotations
 

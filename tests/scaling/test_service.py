@@ -110,7 +110,7 @@ def test_two_workers_share_one_port(model_path):
 
 @pytest.mark.slow
 def test_overload_at_three_times_capacity(model_path):
-    opts = dict(max_batch_size=1, cache_size=0, max_queue=32, timeout_s=2.0)
+    opts = dict(max_batch_size=1, cache_size=0, max_queue_size=32, timeout_s=2.0)
     with ServiceProcess(model_path, **opts) as svc:
         users = np.random.default_rng(0).integers(0, N_USERS, 20_000)
         probe = run_closed_loop(svc.url, user_ids=users, concurrency=8, duration_s=2.0)

@@ -7,7 +7,7 @@ import math
 import numpy as np
 import pytest
 
-from labkit.scaling.concurrency import ConcurrencyAutoscaler, ScheduledScaler
+from labkit.scaling.concurrency_autoscaler import ConcurrencyAutoscaler, ScheduledScaler
 from labkit.scaling.queueing import (
     _erlang_c_array,
     _response_quantile_array,

@@ -2,7 +2,18 @@
 
 Small kernels (embedding rows, a 256-wide softmax) finish before extra threads help, and on a
 busy machine OpenMP workers spinning for a share of the cores make them many times slower; the
-service and the training loop here run with one thread unless told otherwise.
+service and the training loop here run with one thread unless told otherwise. PyTorch is
+imported only when a limit is set, so importing this module costs nothing.
+
+Examples
+--------
+>>> import torch
+>>> before = torch.get_num_threads()
+>>> with torch_threads(1):
+...     torch.get_num_threads()
+1
+>>> torch.get_num_threads() == before
+True
 """
 
 from __future__ import annotations
@@ -10,9 +21,7 @@ from __future__ import annotations
 import contextlib
 from collections.abc import Iterator
 
-import torch
-
-from labkit.scaling._checks import integer
+from labkit._validate import check_int
 
 __all__ = ["torch_threads"]
 
@@ -23,7 +32,9 @@ def torch_threads(n: int | None) -> Iterator[None]:
     if n is None:
         yield
         return
-    integer("num_threads", n, 1)
+    n = check_int(n, "num_threads", min_val=1)
+    import torch
+
     before = torch.get_num_threads()
     torch.set_num_threads(n)
     try:

@@ -11,16 +11,7 @@ ahead from yesterday's traffic with a lead time for pod start-up, as a cron-base
 cloud provider's predictive scaling would. It cannot see a surprise surge, so in practice it sets
 a floor under a reactive autoscaler.
 
-Examples
---------
->>> kpa = ConcurrencyAutoscaler(target_concurrency=10.0, target_utilization=1.0)
->>> for t in range(0, 60, 2):
-...     _ = kpa.observe(float(t), 30.0)
->>> kpa.step(60.0, ready_replicas=3)
-3
->>> _ = kpa.observe(62.0, 300.0)  # a burst: the panic window sees 10x the load
->>> kpa.step(62.0, ready_replicas=3), kpa.in_panic  # 6 s window: (30 + 300) / 2
-(17, True)
+Examples are on :class:`ConcurrencyAutoscaler`.
 """
 
 from __future__ import annotations
@@ -32,10 +23,22 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from labkit.scaling._checks import integer, positive
+from labkit._validate import check_int, check_real
 from labkit.scaling.traffic import TrafficProfile
 
 __all__ = ["ConcurrencyAutoscaler", "ScheduledScaler"]
+
+
+def _positive(value: float, name: str) -> float:
+    return check_real(value, name, min_val=0, include_boundaries="neither")
+
+
+def _fraction(value: float, name: str) -> float:
+    return check_real(value, name, min_val=0, max_val=1, include_boundaries="right")
+
+
+def _above_one(value: float, name: str) -> float:
+    return check_real(value, name, min_val=1, include_boundaries="neither")
 
 
 @dataclass
@@ -58,6 +61,17 @@ class ConcurrencyAutoscaler:
     min_replicas, max_replicas
         Bounds; ``min_replicas=0`` allows scale to zero when nothing is in flight for a whole
         stable window.
+
+    Examples
+    --------
+    >>> kpa = ConcurrencyAutoscaler(target_concurrency=10.0, target_utilization=1.0)
+    >>> for t in range(0, 60, 2):
+    ...     _ = kpa.observe(float(t), 30.0)
+    >>> kpa.step(60.0, ready_replicas=3)
+    3
+    >>> _ = kpa.observe(62.0, 300.0)  # a burst: the panic window sees 10x the load
+    >>> kpa.step(62.0, ready_replicas=3), kpa.in_panic  # 6 s window: (30 + 300) / 2
+    (17, True)
     """
 
     target_concurrency: float = 100.0
@@ -74,21 +88,19 @@ class ConcurrencyAutoscaler:
     _max_panic_pods: int = field(init=False, repr=False)
 
     def __post_init__(self) -> None:
-        positive("target_concurrency", self.target_concurrency)
-        if not 0 < self.target_utilization <= 1:
-            raise ValueError(
-                f"target_utilization must be in (0, 1], got {self.target_utilization!r}"
-            )
-        positive("stable_window_s", self.stable_window_s)
-        positive("panic_window_s", self.panic_window_s)
+        self.target_concurrency = _positive(self.target_concurrency, "target_concurrency")
+        self.target_utilization = _fraction(self.target_utilization, "target_utilization")
+        self.stable_window_s = _positive(self.stable_window_s, "stable_window_s")
+        self.panic_window_s = _positive(self.panic_window_s, "panic_window_s")
         if self.panic_window_s > self.stable_window_s:
             raise ValueError("panic_window_s must not exceed stable_window_s")
-        if not self.panic_threshold > 1:
-            raise ValueError(f"panic_threshold must be > 1, got {self.panic_threshold!r}")
-        if not self.max_scale_up_rate > 1 or not self.max_scale_down_rate > 1:
-            raise ValueError("max_scale_up_rate and max_scale_down_rate must be > 1")
-        integer("min_replicas", self.min_replicas, 0)
-        integer("max_replicas", self.max_replicas, max(1, self.min_replicas))
+        self.panic_threshold = _above_one(self.panic_threshold, "panic_threshold")
+        self.max_scale_up_rate = _above_one(self.max_scale_up_rate, "max_scale_up_rate")
+        self.max_scale_down_rate = _above_one(self.max_scale_down_rate, "max_scale_down_rate")
+        self.min_replicas = check_int(self.min_replicas, "min_replicas", min_val=0)
+        self.max_replicas = check_int(
+            self.max_replicas, "max_replicas", min_val=max(1, self.min_replicas)
+        )
         self._samples = deque()
         self._panic_since = None
         self._max_panic_pods = 0
@@ -99,9 +111,9 @@ class ConcurrencyAutoscaler:
 
     def observe(self, now_s: float, concurrency: float) -> ConcurrencyAutoscaler:
         """Record the pool's total requests in flight at ``now_s`` (Knative scrapes every 1 s)."""
-        if not concurrency >= 0:
-            raise ValueError(f"concurrency must be >= 0, got {concurrency!r}")
-        self._samples.append((float(now_s), float(concurrency)))
+        now_s = check_real(now_s, "now_s", unit="seconds")
+        concurrency = check_real(concurrency, "concurrency", min_val=0)
+        self._samples.append((now_s, concurrency))
         while self._samples and self._samples[0][0] <= now_s - self.stable_window_s:
             self._samples.popleft()
         return self
@@ -112,7 +124,7 @@ class ConcurrencyAutoscaler:
 
     def step(self, now_s: float, ready_replicas: int) -> int:
         """The desired replica count given the samples so far and the pods ready now."""
-        integer("ready_replicas", ready_replicas, 0)
+        ready_replicas = check_int(ready_replicas, "ready_replicas", min_val=0)
         stable = self._average(now_s, self.stable_window_s)
         if stable is None:  # no data yet: keep what is there
             return min(max(ready_replicas, self.min_replicas), self.max_replicas)
@@ -170,7 +182,10 @@ class ScheduledScaler:
             raise ValueError("schedule offsets must be strictly increasing")
         if any(r < 0 for _, r in schedule):
             raise ValueError("schedule replicas must be >= 0")
-        positive("period_s", self.period_s)
+        object.__setattr__(self, "period_s", _positive(self.period_s, "period_s"))
+        object.__setattr__(
+            self, "clock_offset_s", check_real(self.clock_offset_s, "clock_offset_s")
+        )
         if offsets[-1] >= self.period_s:
             raise ValueError("schedule offsets must lie within the period")
         object.__setattr__(self, "schedule", schedule)
@@ -201,13 +216,14 @@ class ScheduledScaler:
         ``capacity_rps`` per replica: capacity is ready before the traffic arrives. The
         forecast's time 0 is the start of the period (midnight for a daily profile).
         """
-        capacity_rps = positive("capacity_rps", capacity_rps)
-        if not 0 < target_utilization <= 1:
-            raise ValueError(f"target_utilization must be in (0, 1], got {target_utilization!r}")
-        integer("min_replicas", min_replicas, 0)
-        integer("max_replicas", max_replicas, max(1, min_replicas))
+        capacity_rps = _positive(capacity_rps, "capacity_rps")
+        target_utilization = _fraction(target_utilization, "target_utilization")
+        lead_s = check_real(lead_s, "lead_s", min_val=0, unit="seconds")
+        block_s = _positive(block_s, "block_s")
+        min_replicas = check_int(min_replicas, "min_replicas", min_val=0)
+        max_replicas = check_int(max_replicas, "max_replicas", min_val=max(1, min_replicas))
         period = forecast.duration_s
-        starts = np.arange(0.0, period, positive("block_s", block_s))
+        starts = np.arange(0.0, period, block_s)
         t = forecast.times_s
         schedule = []
         for start in starts:

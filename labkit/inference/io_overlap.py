@@ -31,8 +31,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
-from labkit.inference._asyncio import run_coroutine
-from labkit.inference._checks import check_int
+from labkit._asyncio import run_coroutine
+from labkit._validate import check_int, check_real
 from labkit.inference.latency import LatencyReport, latency_summary
 from labkit.timing import format_seconds
 
@@ -108,9 +108,8 @@ def compare_concurrency(
     items = list(items)
     if not items:
         raise ValueError("items is empty; give at least one request")
-    if not (isinstance(io_s, int | float) and io_s >= 0):
-        raise ValueError(f"io_s must be a number of seconds >= 0, got {io_s!r}")
-    check_int("workers", workers)
+    io_s = check_real(io_s, "io_s", min_val=0, unit="seconds")
+    workers = check_int(workers, "workers", min_val=1)
 
     def run(mode: str, serve: Callable[[], list[float]]) -> ConcurrencyResult:
         start = time.perf_counter()
