@@ -220,6 +220,9 @@ def run_open_loop(
         raise ValueError("schedule must be a sorted 1-D array of send offsets in seconds")
     if len(user_ids) == 0:
         raise ValueError("user_ids must not be empty")
+    k = check_int(k, "k", min_val=1)
+    timeout_s = check_real(timeout_s, "timeout_s", min_val=0, include_boundaries="neither")
+    max_connections = check_int(max_connections, "max_connections", min_val=1)
     host, port = _target(url)
     n = len(schedule)
     users = np.resize(np.asarray(user_ids), n)
@@ -284,6 +287,8 @@ def run_closed_loop(
     duration_s = check_real(duration_s, "duration_s", min_val=0, include_boundaries="neither")
     max_requests = check_int(max_requests, "max_requests", min_val=1)
     think_time_s = check_real(think_time_s, "think_time_s", min_val=0, unit="seconds")
+    k = check_int(k, "k", min_val=1)
+    timeout_s = check_real(timeout_s, "timeout_s", min_val=0, include_boundaries="neither")
     host, port = _target(url)
     users = np.asarray(user_ids)
     if len(users) == 0:

@@ -124,6 +124,14 @@ def test_input_validation():
         run_open_loop("http://127.0.0.1:1", np.array([1.0, 0.5]), user_ids=[1])
     with pytest.raises(ValueError, match="concurrency"):
         run_closed_loop("http://127.0.0.1:1", user_ids=[1], concurrency=0)
+    with pytest.raises(TypeError, match=r"concurrency must be an integer >= 1, got True"):
+        run_closed_loop("http://127.0.0.1:1", user_ids=[1], concurrency=True)
+    with pytest.raises(ValueError, match="timeout_s must be a finite real number > 0, got 0"):
+        run_open_loop("http://127.0.0.1:1", constant_schedule(1, 1), user_ids=[1], timeout_s=0)
+    with pytest.raises(ValueError, match="max_connections"):
+        run_open_loop(
+            "http://127.0.0.1:1", constant_schedule(1, 1), user_ids=[1], max_connections=0
+        )
 
 
 def test_scale_to_zero_tradeoff():
