@@ -35,6 +35,11 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:  # the checkout's labkit, installed or not
+    sys.path.insert(0, str(ROOT))
+
+from labkit.loadguard import guarded  # noqa: E402
+
 WHEELS = ROOT / ".whl"
 BUDGET_S = 8 * 60
 GPU_CHECK_LIMIT_S = 4 * 60
@@ -114,6 +119,7 @@ def print_table(runs: list[NotebookRun]) -> None:
             print(f"{'':<{width}}  {'':<7}  {'':>6}  error: {r.error}")
 
 
+@guarded
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--smoke-cpu", action="store_true",
