@@ -337,7 +337,7 @@ def check_ort(ctx: Context) -> list[Row]:
         import onnxruntime as ort
     except ImportError:
         return [_skip("ONNX Runtime", "onnxruntime not installed")]
-    from labkit._ort_probe import loaded_providers
+    from labkit._ort_probe import TENSORRT_HINT, loaded_providers
 
     preloaded = ""
     if _cuda(ctx) and hasattr(ort, "preload_dlls"):
@@ -357,11 +357,7 @@ def check_ort(ctx: Context) -> list[Row]:
         and "TensorrtExecutionProvider" in available
         and "TensorrtExecutionProvider" not in loaded
     ):
-        rows.append(
-            _skip(
-                "ORT Tensorrt", "built in, but TensorRT libraries not found (pip install tensorrt)"
-            )
-        )
+        rows.append(_skip("ORT Tensorrt", f"built in, but {TENSORRT_HINT}"))
     if (
         _cuda(ctx)
         and "CUDAExecutionProvider" in available

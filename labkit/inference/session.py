@@ -28,7 +28,12 @@ from typing import Any
 import numpy as np
 import torch
 
-from labkit._ort_probe import PREFERRED_PROVIDERS, loaded_providers
+from labkit._ort_probe import (
+    PREFERRED_PROVIDERS,
+    loaded_providers,
+    quiet_default_logger,
+    tensorrt_options,
+)
 from labkit._validate import check_int, check_real
 from labkit.device import resolve, to_numpy
 
@@ -81,6 +86,22 @@ def default_providers(device: str | torch.device | None = None) -> tuple[str, ..
     return (*gpu, "CPUExecutionProvider")
 
 
+def _tensorrt_options(source: str | bytes, max_batch: int) -> dict[str, str]:
+    """TensorRT options for this model: its input's name and non-batch dims, a disk cache."""
+    import os
+
+    import onnx
+
+    graph = (
+        onnx.load_from_string(source) if isinstance(source, bytes) else onnx.load(source)
+    ).graph
+    inp = graph.input[0]
+    dims = tuple(d.dim_value for d in inp.type.tensor_type.shape.dim[1:])
+    cache = os.environ.get("LABKIT_TRT_CACHE") or str(Path.home() / ".cache/labkit/tensorrt")
+    Path(cache).mkdir(parents=True, exist_ok=True)
+    return tensorrt_options(cache, inp.name, dims, max_batch)
+
+
 class OrtSession:
     """An ONNX Runtime inference session with explicit providers and checked inputs.
 
@@ -99,6 +120,10 @@ class OrtSession:
         Threads across independent operators (only used by the parallel executor); 0 = default.
     graph_optimization
         One of :data:`GRAPH_OPTIMIZATIONS`.
+    tensorrt_max_batch
+        With the TensorRT provider: the largest batch of the one optimization profile (1 to this),
+        so a dynamic-batch model builds its engine once, not per batch size. Engines and timing
+        caches are kept in ``$LABKIT_TRT_CACHE`` (default ``~/.cache/labkit/tensorrt``).
 
     Attributes
     ----------
@@ -129,6 +154,7 @@ class OrtSession:
         intra_op_num_threads: int = 0,
         inter_op_num_threads: int = 0,
         graph_optimization: str = "all",
+        tensorrt_max_batch: int = 64,
     ) -> None:
         import onnxruntime as ort
 
@@ -136,6 +162,7 @@ class OrtSession:
             raise ValueError(
                 f"graph_optimization must be one of {GRAPH_OPTIMIZATIONS}, got {graph_optimization!r}"
             )
+        tensorrt_max_batch = check_int(tensorrt_max_batch, "tensorrt_max_batch", min_val=1)
         intra_op_num_threads = check_int(intra_op_num_threads, "intra_op_num_threads", min_val=0)
         inter_op_num_threads = check_int(inter_op_num_threads, "inter_op_num_threads", min_val=0)
         if isinstance(model, str | Path) and not Path(model).is_file():
@@ -165,7 +192,14 @@ class OrtSession:
         }[graph_optimization]
         options.log_severity_level = 3  # a failed GPU provider is reported below, once, by us
         source = model if isinstance(model, bytes) else str(model)
-        self._session = ort.InferenceSession(source, options, providers=wanted)
+        chain: list[Any] = list(wanted)
+        if "TensorrtExecutionProvider" in wanted:
+            chain[wanted.index("TensorrtExecutionProvider")] = (
+                "TensorrtExecutionProvider",
+                _tensorrt_options(source, tensorrt_max_batch),
+            )
+        with quiet_default_logger(3):  # ORT's own fallback errors; the warning below says it once
+            self._session = ort.InferenceSession(source, options, providers=chain)
         self.requested_providers = tuple(wanted)
         self.providers = tuple(self._session.get_providers())
         self.intra_op_num_threads = intra_op_num_threads
