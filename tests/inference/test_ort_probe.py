@@ -67,3 +67,33 @@ def test_tensorrt_profile_covers_every_batch_of_a_dynamic_model(tmp_path, monkey
     assert options["trt_profile_opt_shapes"] == options["trt_profile_max_shapes"] == f"{name}:32x16"
     assert options["trt_engine_cache_enable"] == "True"
     assert options["trt_engine_cache_path"] == str(tmp_path / "trt") and (tmp_path / "trt").is_dir()
+
+
+def test_io_bound_run_equals_run_and_writes_a_tensor_on_the_inputs_device(tmp_path):
+    from labkit.inference.session import OrtSession
+
+    torch.manual_seed(0)
+    model = torch.nn.Sequential(torch.nn.Linear(16, 32), torch.nn.ReLU(), torch.nn.Linear(32, 3))
+    path = export_onnx(model, torch.zeros(1, 16), str(tmp_path / "m.onnx"))
+    session = OrtSession(path, device="cpu")
+    for batch in (1, 7, 7, 64):
+        x = torch.randn(batch, 16)
+        got = session.run_bound(x)
+        assert isinstance(got, torch.Tensor) and got.device == x.device and got.shape == (batch, 3)
+        assert torch.equal(got, torch.from_numpy(session.run(x.numpy())))
+    assert torch.equal(session.run_bound(x.t().contiguous().t()), session.run_bound(x))
+
+
+def test_io_bound_run_checks_its_input(tmp_path):
+    import pytest
+
+    from labkit.inference.session import OrtSession
+
+    path = export_onnx(torch.nn.Linear(16, 3), torch.zeros(1, 16), str(tmp_path / "m.onnx"))
+    session = OrtSession(path, device="cpu")
+    with pytest.raises(TypeError, match=r"run_bound takes a torch\.Tensor"):
+        session.run_bound(torch.zeros(2, 16).numpy())
+    with pytest.raises(TypeError, match="must have dtype float32"):
+        session.run_bound(torch.zeros(2, 16, dtype=torch.float64))
+    with pytest.raises(ValueError, match="must have shape"):
+        session.run_bound(torch.zeros(2, 15))
