@@ -1,4 +1,6 @@
-"""Imports keep their promises: the modules that say they need no PyTorch import without it.
+"""Imports keep their promises: the modules that say they need no PyTorch import without it, and
+every subpackage's lazy namespace (``labkit._lazy``) loads nothing until a name is used and then
+gives exactly the object its table names.
 
 Each import runs in a fresh interpreter where a meta-path finder makes ``import torch`` fail as it
 would on a machine without PyTorch, so a module that pulls torch in, directly or through another
@@ -7,6 +9,7 @@ labkit module, fails here with the import chain in its traceback.
 
 from __future__ import annotations
 
+import importlib
 import subprocess
 import sys
 import textwrap
@@ -70,6 +73,15 @@ TORCH_FREE = [
     "labkit.drift.adwin",
     "labkit.drift.binary",
     "labkit.drift.page_hinkley",
+    # lab 01's spec table, and grading: the learner's kernel loads torch, the grader does not
+    "labkit.training",
+    "labkit.training.gpus",
+    "labkit.grading",
+    "labkit.grading.classgrade",
+    "labkit.grading.course",
+    "labkit.grading.sandbox",
+    "labkit.grading.selfgrade",
+    "labkit.cli",
 ]
 
 SUBPACKAGES = ["drift", "inference", "scaling", "training", "grading"]
@@ -97,3 +109,29 @@ def test_subpackage_init_does_not_import_torch(package):
     done = _run(f"import sys\nimport labkit.{package}\nprint('torch' in sys.modules)\n")
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False", f"import labkit.{package} loaded torch"
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_subpackage_import_loads_no_submodule(package):
+    code = (
+        f"import sys, labkit.{package}; "
+        f"print(sorted(m for m in sys.modules if m.startswith('labkit.{package}.')))"
+    )
+    done = _run(code)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize("package", SUBPACKAGES)
+def test_every_public_name_resolves_to_the_object_its_table_names(package):
+    namespace = importlib.import_module(f"labkit.{package}")
+    assert sorted(namespace.__all__) == sorted(namespace._EXPORTS)
+    for name in namespace.__all__:
+        module = namespace._EXPORTS[name]
+        expected = importlib.import_module(module)
+        if module != f"labkit.{package}.{name}":  # else the name is the submodule itself
+            expected = getattr(expected, name)
+        assert getattr(namespace, name) is expected
+        assert name in dir(namespace)
+    with pytest.raises(AttributeError, match=f"module 'labkit.{package}' has no attribute 'Nope'"):
+        namespace.Nope  # noqa: B018
