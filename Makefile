@@ -29,7 +29,7 @@ $(STAMP): pyproject.toml Makefile labkit/_cuda_stack.py
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(PYTHON) labkit/_cuda_stack.py install-torch $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e ".[dev,$(EXTRAS)]"
+	$(BIN)/python -m pip install --quiet -e ".[dev,cluster,$(EXTRAS)]"
 	rm -f $(VENV)/.labkit-installed*
 	touch $(STAMP)
 
