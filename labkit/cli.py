@@ -79,6 +79,7 @@ def _grade_class(args: argparse.Namespace) -> int:
         report = grade_class(
             args.submissions,
             jobs=args.jobs,
+            scheduler=args.scheduler,
             db_url=args.db,
             out=args.out,
             labs=args.labs or None,
@@ -132,7 +133,13 @@ def build_parser() -> argparse.ArgumentParser:
         "grade-class", help="autograde every student's submissions in parallel, resumably"
     )
     klass.add_argument("submissions", help="folder of <student>/<lab>/<notebook>.ipynb")
-    klass.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    engine = klass.add_mutually_exclusive_group()
+    engine.add_argument("--jobs", type=int, default=1, help="worker processes (default 1)")
+    engine.add_argument(
+        "--scheduler",
+        metavar="tcp://HOST:PORT",
+        help="grade on this running Dask cluster instead (needs labkit[cluster])",
+    )
     klass.add_argument(
         "--db", metavar="URL", help="target gradebook (default: the course's, or LABKIT_DB_URL)"
     )

@@ -4,20 +4,28 @@ The target is a normal nbgrader gradebook (sqlite or PostgreSQL). Only auto scor
 manual scores an instructor entered with nbgrader's own tools stay, and the next export includes
 them. A submission counts as graded when the gradebook holds it with a timestamp at least as new
 as its files and an auto score on every code cell, which is what makes a re-run resumable.
+Merging is idempotent: a submission's row and its grades are updated in place, so a result that
+arrives twice (a task Dask ran again after losing a worker) is still counted once.
+
+:func:`deliver` writes the files a worker sent back beside the exports, laid out as nbgrader's
+``generate_feedback`` and ``autograde`` lay them out: ``feedback/<student>/<lab>/<notebook>.html``
+and ``autograded/<student>/<lab>/``; each folder is replaced whole, never left half-written.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 from labkit.grading._nbgrader import course_config
-from labkit.grading._worker import CellGrade
+from labkit.grading._worker import CellGrade, Files
 
-__all__ = ["already_graded", "ensure_assignment", "merge"]
+__all__ = ["already_graded", "deliver", "ensure_assignment", "merge"]
 
 
 def ensure_assignment(db_url: str, lab: str, template: Path) -> None:
@@ -99,3 +107,30 @@ def merge(
                 max_score += float(grade.max_score)
     gb.db.commit()
     return score, max_score
+
+
+def deliver(out_dir: Path, kind: str, student: str, lab: str, files: Files) -> Path | None:
+    """Replace ``out_dir/kind/student/lab/`` by ``files``; returns the folder (None: no files)."""
+    if not files:
+        return None
+    target = out_dir / kind / student / lab
+    target.parent.mkdir(parents=True, exist_ok=True)
+    staged = Path(tempfile.mkdtemp(prefix=f".{lab}-", dir=target.parent))
+    staged.chmod(0o755)  # as a folder nbgrader makes, not mkdtemp's owner-only
+    try:
+        for name, content in files:
+            path = staged / name
+            if not path.resolve().is_relative_to(staged.resolve()):
+                continue  # a name that climbs out of the folder is not written
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_bytes(content)
+        if target.exists():
+            old = target.with_name(f".{lab}-old-{staged.name}")
+            target.rename(old)
+            staged.rename(target)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            staged.rename(target)
+    finally:
+        shutil.rmtree(staged, ignore_errors=True)
+    return target
