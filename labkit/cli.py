@@ -1,4 +1,4 @@
-"""``labkit``: doctor, grade, grade-class, course build, course check."""
+"""``labkit``: doctor, grade, grade-class, export-autograder, course build, course check."""
 
 from __future__ import annotations
 
@@ -94,6 +94,18 @@ def _grade_class(args: argparse.Namespace) -> int:
     return 1 if report.count("failed") else 0
 
 
+def _export_autograder(args: argparse.Namespace) -> int:
+    from labkit.grading._autograder_export import export_autograder
+
+    try:
+        path = export_autograder(args.target, args.lab, args.output, visibility=args.visibility)
+    except (ValueError, FileNotFoundError, OSError) as err:
+        print(f"labkit export-autograder: {err}", file=sys.stderr)
+        return 2
+    print(f"wrote {path}")
+    return 0
+
+
 def _course(args: argparse.Namespace) -> int:
     from labkit.grading import build, check
 
@@ -153,6 +165,22 @@ def build_parser() -> argparse.ArgumentParser:
         help="grade where the sandbox cannot start: learners' code runs with your rights",
     )
     klass.set_defaults(run=_grade_class)
+
+    export = sub.add_parser(
+        "export-autograder", help="package a lab as a hosted grader's autograder (Gradescope)"
+    )
+    export.add_argument("target", help="the hosted grader: gradescope")
+    export.add_argument("lab", help="lab id, e.g. 00_orientation")
+    export.add_argument(
+        "-o", "--output", metavar="ZIP", help="zip to write (default <lab>_<target>.zip)"
+    )
+    export.add_argument(
+        "--visibility",
+        default="visible",
+        help="when learners see the tests: visible (default), hidden, after_due_date, "
+        "after_published",
+    )
+    export.set_defaults(run=_export_autograder)
 
     course = sub.add_parser("course", help="build or check the nbgrader course")
     course.add_argument("action", choices=["build", "check"])
