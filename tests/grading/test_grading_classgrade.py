@@ -100,6 +100,11 @@ def test_class_sqlite_parallel_resumable_with_manual_scores(tmp_path):
     assert stats[ANSWER]["kind"] == "manual" and stats[ANSWER]["scored"] == 3  # alice pending
     assert Path(report.files["plot"]).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert (out / "autograded" / "alice" / LAB / SOLUTION.name).exists()
+    # feedback as nbgrader's generate_feedback lays it out, the renamed notebook under its lab name
+    feedback = sorted(p.relative_to(out).as_posix() for p in (out / "feedback").rglob("*"))
+    assert [p for p in feedback if p.endswith(".html")] == [
+        f"feedback/{s}/{LAB}/{LAB}.html" for s in ("alice", "bob")
+    ]
 
     # resumable: nothing changed -> nothing graded again
     again = grade_class(subs, jobs=2, db_url=db, out=out, progress=False)
