@@ -6,6 +6,8 @@ from __future__ import annotations
 
 import json
 import re
+import shutil
+import subprocess
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -233,3 +235,30 @@ def test_dockerfile_builds_the_grading_image():
     user = int(re.search(r"^USER (\d+)$", text, re.M).group(1))
     for dep in (objects()[("Deployment", c)] for c in ("scheduler", "worker")):
         assert dep.spec.template.spec.security_context.run_as_user == user
+
+
+_MASKED_PROC = """
+mount --bind /dev/null /proc/kcore 2>/dev/null || mount -t tmpfs tmpfs /proc/acpi || exit 97
+exec bwrap --unshare-all --ro-bind / / --proc /proc --dev /dev true
+"""
+
+
+def _in_user_namespace(script: str) -> subprocess.CompletedProcess:
+    """``script`` as root of a fresh user, mount and PID namespace: a container, roughly."""
+    argv = ["unshare", "--user", "--map-root-user", "--mount", "--pid", "--fork", "--mount-proc"]
+    return subprocess.run([*argv, "sh", "-c", script], capture_output=True, text=True, timeout=60)
+
+
+def test_bubblewrap_needs_an_unmasked_proc_in_a_container():
+    # Why the worker sets procMount: Unmasked: container runtimes mask paths of /proc, and the
+    # kernel then refuses the sandbox a fresh /proc for its PID namespace.
+    if not (shutil.which("unshare") and shutil.which("bwrap")):
+        pytest.skip("needs unshare and bwrap")
+    unmasked = _in_user_namespace("exec bwrap --unshare-all --ro-bind / / --proc /proc true")
+    if unmasked.returncode != 0:
+        pytest.skip(f"no nested user namespaces here: {unmasked.stderr.strip()}")
+    masked = _in_user_namespace(_MASKED_PROC)
+    if masked.returncode == 97:
+        pytest.skip("could not mask a path of /proc here")
+    assert masked.returncode != 0
+    assert "Can't mount proc" in masked.stderr
