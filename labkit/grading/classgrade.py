@@ -232,12 +232,12 @@ def grade_class(
 
     # nothing is written before the cluster has answered and every worker passed the checks
     with _dask.connect(scheduler) as client:
-        threads = _dask.check_workers(client, sorted(known), sandbox)
+        workers = _dask.check_workers(client, sorted(known), sandbox)
         if progress and (link := _dask.dashboard(client)):
             print(f"Dask dashboard: {link}", file=sys.stderr)
         with _nbgrader_environment():
             return _grade_class(root, known, target, out_dir, force, progress, keep_autograded,
-                                sandbox, lambda tasks: _dask.results(client, tasks), threads,
+                                sandbox, lambda tasks: _dask.results(client, tasks), workers,
                                 scheduler)  # fmt: skip
 
 
