@@ -191,6 +191,10 @@ class Artifacts:
     console: list[str] = field(default_factory=list)
     _count: int = 0
 
+    def page_errors(self) -> list[str]:
+        """Uncaught exceptions and console errors the page reported so far."""
+        return [m for m in self.console if m.startswith(("uncaught:", "console.error:"))]
+
     def shot(self, step: str) -> Path:
         self._count += 1
         path = self.folder / f"{self._count:02d}-{re.sub(r'[^A-Za-z0-9_.-]+', '-', step)}.png"

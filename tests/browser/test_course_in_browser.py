@@ -12,9 +12,11 @@ picks its grading sizes and the grading limits apply.
 from __future__ import annotations
 
 import json
+import os
 import re
 import shutil
 import sys
+import time
 from pathlib import Path
 
 import nbformat
@@ -41,6 +43,10 @@ NBGRADER_MENU = [
 ]
 VALIDATE_OK = "Success! Your notebook passes all the tests."
 VALIDATE_TIMEOUT_MS = 180_000
+
+
+def _report(what: str) -> None:
+    print(f"{what} (load average {os.getloadavg()[0]:.2f})")
 
 
 def _notebook(lab: str) -> str:
@@ -86,7 +92,9 @@ def test_release_runs_with_plots_and_only_the_exercises_failing(page, lab_server
     notebook.wait_ready()
     page.artifacts.shot("opened")
 
+    start = time.perf_counter()
     notebook.run_each_cell(plan.code_cells)
+    _report(f"{lab} ran cell by cell in the browser in {time.perf_counter() - start:.1f} s")
     page.artifacts.shot("ran-every-cell")
 
     # a fresh kernel ran each code cell once, in order
@@ -111,6 +119,7 @@ def test_release_runs_with_plots_and_only_the_exercises_failing(page, lab_server
     assert plotted == plan.plots, "every plot renders as an image, in the cell that draws it"
     progress = notebook.panel.locator(".jp-OutputArea-output .widget-hprogress")
     assert (progress.count() > 0) == plan.progress_bars
+    assert page.artifacts.page_errors() == []
 
 
 def test_progress_bars_render_as_widgets(page, lab_server):
@@ -136,6 +145,7 @@ def test_progress_bars_render_as_widgets(page, lab_server):
     # one output, the widget: no stderr fallback ("IProgress not found"), no text bar
     (output,) = notebook.outputs(0)
     assert output.mime != STDERR and re.search(r"epochs:\s*100%", output.text), output
+    assert page.artifacts.page_errors() == []
 
 
 @pytest.mark.parametrize("lab", LABS)
@@ -158,8 +168,10 @@ def test_solution_typed_in_the_editor_validates(page, lab_server, lab):
         notebook.replace_code(where[grade_id], answer)
     page.artifacts.shot("code-typed")
     dialog = page.locator(".jp-Dialog")
+    start = time.perf_counter()
     validate.click()  # nbgrader saves the notebook, then validates the saved file
     expect(dialog).to_contain_text("Validation Results", timeout=VALIDATE_TIMEOUT_MS)
+    _report(f"{lab}: Validate answered in {time.perf_counter() - start:.1f} s")
     page.artifacts.shot("validated-without-written-answer")
     # the code passes; what is left is the written answer, still the release's stub
     expect(dialog).to_contain_text("The following cell failed")
@@ -175,6 +187,7 @@ def test_solution_typed_in_the_editor_validates(page, lab_server, lab):
     page.artifacts.shot("validated")
     on_disk = load_cells(saved)
     assert {g: cell_source(on_disk[where[g]]) for g in answers} == answers
+    assert page.artifacts.page_errors() == []
 
 
 def test_instructor_sees_the_labs_in_formgrader(page, lab_server):
@@ -217,3 +230,4 @@ def test_instructor_sees_the_labs_in_formgrader(page, lab_server):
         assert assignment.max_score == points
     released = json.loads((lab_server.course / "notebooks" / lab / source.name).read_text())
     assert "### BEGIN SOLUTION" not in json.dumps(released)
+    assert page.artifacts.page_errors() == []
