@@ -196,16 +196,25 @@ def test_worker_network_policy_allows_only_the_scheduler_and_dns():
     }
 
 
-def test_scheduler_accepts_the_client():
+def test_scheduler_accepts_the_workers_and_the_client_only():
     objs = objects()
     policy = objs[("NetworkPolicy", "scheduler")]
-    sched = objs[("Deployment", "scheduler")]
-    assert (
-        policy.spec.pod_selector.match_labels.items() <= sched.spec.template.metadata.labels.items()
-    )
-    (inbound,) = policy.spec.ingress
-    assert inbound._from is None  # any source: the instructor's client, the workers
-    assert {p.port for p in inbound.ports} == {p.container_port for p in _container(sched).ports}
+    sched, work = objs[("Deployment", "scheduler")], objs[("Deployment", "worker")]
+    sched_labels = sched.spec.template.metadata.labels
+    assert policy.spec.pod_selector.match_labels.items() <= sched_labels.items()
+    comm = int(_parse(_container(sched).command, dask_scheduler)["port"])
+    allowed = {}  # component label of each source -> ports it may reach
+    for rule in policy.spec.ingress:
+        assert rule._from, "an ingress rule without sources admits every pod and address"
+        for peer in rule._from:
+            assert peer.namespace_selector is None and peer.ip_block is None
+            component = peer.pod_selector.match_labels["app.kubernetes.io/component"]
+            allowed.setdefault(component, set()).update(p for p, _ in _rule_ports(rule))
+    worker_component = work.spec.template.metadata.labels["app.kubernetes.io/component"]
+    assert allowed.pop(worker_component) == {comm}
+    (client_ports,) = allowed.values()  # one more source: the grading client
+    assert client_ports == {p.container_port for p in _container(sched).ports}
+    assert "scheduler" not in allowed
 
 
 def _version() -> str:
