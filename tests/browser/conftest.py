@@ -95,6 +95,12 @@ def _scratch_course(folder: Path) -> Path:
     skip = shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__", "*_results.json")
     for name in ("notebooks", "solutions"):
         shutil.copytree(ROOT / name, course / name, ignore=skip)
+    # an exchange of its own, as an instructor sets one up (nbgrader's docs: a folder everyone
+    # may write), so formgrader can release and the Assignment List can fetch
+    (folder / "exchange").mkdir()
+    (folder / "exchange").chmod(0o777)
+    with (course / "nbgrader_config.py").open("a", encoding="utf-8") as config:
+        config.write(f"\nc.Exchange.root = {str(folder / 'exchange')!r}\n")
     return course
 
 

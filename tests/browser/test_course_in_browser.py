@@ -1,6 +1,7 @@
 """The course in a real browser: Debian's chromium driving the real ``jupyter lab`` on a scratch
-copy of the course, as a learner (run a release, solve it in the editor, Validate) and as an
-instructor (nbgrader's menu and formgrader) would.
+copy of the course, as a learner (run a release, solve it in the editor, Validate, fetch from the
+Assignment List) and as an instructor (nbgrader's menu; formgrader lists, generates and releases
+the labs) would.
 
 The server's kernels run at the learner's sizes, without ``NBGRADER_EXECUTION``: lab 00 takes a
 few seconds at full size in a browser kernel, and a learner sees exactly those cells. nbgrader's
@@ -191,7 +192,7 @@ def test_solution_typed_in_the_editor_validates(page, lab_server, lab):
     assert page.artifacts.page_errors() == []
 
 
-def test_instructor_sees_the_labs_in_formgrader(page, lab_server):
+def test_formgrader_lists_generates_and_releases_the_labs(page, lab_server):
     open_in_lab(page, lab_server)
     config = page.evaluate("JSON.parse(document.getElementById('jupyter-config-data').textContent)")
     version = tuple(int(x) for x in config["appVersion"].split(".")[:2])
@@ -229,6 +230,20 @@ def test_instructor_sees_the_labs_in_formgrader(page, lab_server):
         assignment = gradebook.find_assignment(lab)
         assert [nb.name for nb in assignment.notebooks] == [source.stem]
         assert assignment.max_score == points
-    released = json.loads((lab_server.course / "notebooks" / lab / source.name).read_text())
-    assert "### BEGIN SOLUTION" not in json.dumps(released)
+    release = lab_server.course / "notebooks" / lab / source.name
+    assert "### BEGIN SOLUTION" not in release.read_text()
+    formgrader.locator(".modal-footer button", has_text="OK").click()
+
+    # released to the course's exchange, the lab appears in a learner's Assignment List
+    formgrader.locator(f"#main-table tr:has(td.name[data-order='{lab}']) td.release a").click()
+    expect(formgrader.locator(".modal-dialog")).to_contain_text("Success", timeout=60_000)
+    page.artifacts.shot("released")
+    page.locator(".lm-MenuBar-itemLabel").get_by_text("Nbgrader", exact=True).click()
+    entries.get_by_text("Assignment List", exact=True).click()
+    released = page.locator("#released_assignments_list .list_item", has_text=lab)
+    released.get_by_role("button", name="Fetch").click()
+    expect(page.locator("#fetched_assignments_list")).to_contain_text(lab, timeout=60_000)
+    page.artifacts.shot("fetched")
+    fetched = lab_server.course / lab / source.name
+    assert json.loads(fetched.read_text()) == json.loads(release.read_text())
     assert page.artifacts.page_errors() == []
