@@ -5,6 +5,10 @@ nbgrader metadata in the cell headers). :func:`build` turns it into the nbgrader
 ``solutions/<lab>/<name>.ipynb`` and runs nbgrader's ``generate_assignment`` to make the learner's
 copy in ``notebooks/<lab>/``. :func:`check` rebuilds both in memory and reports what is stale, and
 scans the released notebooks for solutions or hidden tests that leaked.
+
+Every notebook opens with the same set-up cell (:data:`SETUP_CELL`), inserted here rather than
+written in each source, so a notebook opened where labkit is not installed (Colab, Kaggle, a
+JupyterHub image) installs the course package first.
 """
 
 from __future__ import annotations
@@ -14,6 +18,7 @@ import json
 import re
 import shutil
 import tempfile
+import tomllib
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,12 +26,42 @@ from typing import Any
 from labkit.grading._nbgrader import course_config, run_step
 from labkit.grading._paths import course_root, lab_dirs
 
-__all__ = ["CourseProblem", "build", "check", "notebook_from_source", "source_files"]
+__all__ = [
+    "SETUP_CELL",
+    "CourseProblem",
+    "build",
+    "check",
+    "notebook_from_source",
+    "setup_cell_source",
+    "source_files",
+]
 
 KERNELSPEC = {"name": "python3", "display_name": "Python 3 (ipykernel)", "language": "python"}
 _SOLUTION = re.compile(r"### BEGIN SOLUTION(.*?)### END SOLUTION", re.S)
 _HIDDEN = re.compile(r"### BEGIN HIDDEN TESTS(.*?)### END HIDDEN TESTS", re.S)
 _MARKERS = ("BEGIN SOLUTION", "END SOLUTION", "BEGIN HIDDEN TESTS", "END HIDDEN TESTS")
+SETUP_CELL_ID = "labkit-setup"
+# pip gives up after one short try (no network: the learner reads what to install at once), and
+# never upgrades what already satisfies a range, so Colab's CUDA torch stays.
+SETUP_CELL = """\
+# Set-up: where labkit is not installed (Colab, Kaggle, a JupyterHub image), install the course.
+# LABKIT_INSTALL_SPEC overrides what is installed (a wheel's path, a fork's git URL).
+import importlib
+import importlib.util
+import os
+import subprocess
+import sys
+
+if importlib.util.find_spec("labkit") is None:
+    _spec = os.environ.get("LABKIT_INSTALL_SPEC", "labkit[cpu] @ git+{homepage}")
+    print(f"labkit is not installed here: pip install {{_spec!r}} ...", flush=True)
+    _pip = [sys.executable, "-m", "pip", "install", "--quiet", "--timeout", "10", "--retries", "0"]
+    if subprocess.run([*_pip, _spec]).returncode != 0:
+        raise RuntimeError(
+            f"could not install labkit (no network?); install it, then restart: pip install {{_spec!r}}"
+        )
+    importlib.invalidate_caches()
+"""
 
 
 @dataclass(frozen=True)
@@ -53,19 +88,35 @@ def source_files(lab_dir: Path) -> list[Path]:
     )
 
 
+def setup_cell_source(root: Path | None = None) -> str:
+    """The set-up cell, installing from pyproject's ``[project.urls] Homepage`` repository.
+
+    Examples
+    --------
+    >>> "find_spec(\"labkit\")" in setup_cell_source()
+    True
+    """
+    pyproject = tomllib.loads(((root or course_root()) / "pyproject.toml").read_text("utf-8"))
+    return SETUP_CELL.format(homepage=pyproject["project"]["urls"]["Homepage"]).rstrip("\n")
+
+
 def notebook_from_source(path: Path) -> Any:
-    """Convert one jupytext source into the nbgrader source notebook, deterministically."""
+    """Convert one jupytext source into the nbgrader source notebook, deterministically.
+
+    The set-up cell (:func:`setup_cell_source`) comes first, ungraded.
+    """
     import jupytext
     import nbformat
 
     nb = jupytext.read(path, fmt="py:percent")
+    nb.cells.insert(0, nbformat.v4.new_code_cell(setup_cell_source()))
     nb.metadata = nbformat.from_dict(
         {"kernelspec": KERNELSPEC, "language_info": {"name": "python"}}
     )
     seen: set[str] = set()
     for index, cell in enumerate(nb.cells):
         grade_id = cell.metadata.get("nbgrader", {}).get("grade_id")
-        cell_id = grade_id or f"cell-{index:03d}"
+        cell_id = grade_id or (SETUP_CELL_ID if index == 0 else f"cell-{index:03d}")
         if cell_id in seen:
             raise ValueError(f"{path}: grade_id {cell_id!r} is used by more than one cell")
         seen.add(cell_id)
