@@ -382,8 +382,9 @@ for spec in GPU_SPECS:
         f"{spec.name:<16} {peak:>11.1f} TFLOP/s {fractions[spec.name]:>16.2e}  {spec.source}{mark}"
     )
 
+from labkit.study.results import save  # schema'd, with the machine it ran on (docs/results.md)
+
 results = {
-    "lab": "00_orientation",
     "device": str(device),
     "torch": torch.__version__,
     "matmul_n": n,
@@ -393,8 +394,7 @@ results = {
     "matmul_precision": precision,
     "fraction_of_dense_peak": fractions,
 }
-with open("00_orientation_results.json", "w") as f:
-    json.dump(results, f, indent=2)
+save("00_orientation", results, "00_orientation_results.json", device=device)
 print(json.dumps(results, indent=2))
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "00_orientation_question", "locked": true, "schema_version": 3, "solution": false, "task": false}

@@ -912,5 +912,6 @@ headline = {
 }
 for k, v in headline.items():
     print(f"{k:<56} {v}")
-with open("01_gpu_training_results.json", "w") as f:
-    json.dump(results, f, indent=2, default=str)
+from labkit.study.results import save  # schema'd, with the machine (docs/results.md)
+
+save("01_gpu_training", results, "01_gpu_training_results.json", part="training", device=device)

@@ -35,6 +35,7 @@ from torch.nn import functional as F
 from tqdm.auto import tqdm
 
 from labkit.device import resolve
+from labkit.study.results import figures, save
 from labkit.timing import benchmark
 from labkit.training import (
     bias_gelu,
@@ -51,8 +52,9 @@ GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 device = resolve()
 ON_GPU = device.type == "cuda"
 RESULTS = Path("01_gpu_training_results.json")  # the first notebook's numbers, if it has run
-results = json.loads(RESULTS.read_text()) if RESULTS.exists() else {"lab": "01_gpu_training"}
-print(f"device {device}; first notebook's results {'found' if RESULTS.exists() else 'not found'}")
+first = figures(RESULTS, part="training") if RESULTS.exists() else {}
+results = {"device": str(device)}  # this notebook's own figures
+print(f"device {device}; first notebook's results {'found' if first else 'not found'}")
 
 # %% [markdown]
 # ## 1. Custom kernels and zero-copy interop
@@ -478,24 +480,25 @@ else:
 # Both notebooks' headline figures (the first notebook's appear once it has run on this machine).
 
 # %%
+both = {**first, **results}  # the first notebook's figures, then this one's
 headline = {
     "device": str(device),
-    "best bf16 speed-up over fp32": results.get("best_speedup_vs_fp32", {}).get("bf16"),
-    "GPU vs CPU, same model": results.get("gpu_vs_cpu_best", "not measured (no GPU)"),
-    "loss readback deferred: speed-up": results.get("readback_speedup"),
-    "fp16: steps skipped by the loss scaler": results.get("fp16_skipped_steps"),
-    "GPT MFU": results.get("gpt_mfu"),
-    "DataLoader workers speed-up on a stalling dataset": results.get("pipeline_speedup"),
-    "checkpointing: memory saved": results.get("checkpoint_memory_saving"),
+    "best bf16 speed-up over fp32": both.get("best_speedup_vs_fp32", {}).get("bf16"),
+    "GPU vs CPU, same model": both.get("gpu_vs_cpu_best", "not measured (no GPU)"),
+    "loss readback deferred: speed-up": both.get("readback_speedup"),
+    "fp16: steps skipped by the loss scaler": both.get("fp16_skipped_steps"),
+    "GPT MFU": both.get("gpt_mfu"),
+    "DataLoader workers speed-up on a stalling dataset": both.get("pipeline_speedup"),
+    "checkpointing: memory saved": both.get("checkpoint_memory_saving"),
     "online softmax: less peak memory than materializing": round(
         results["online_softmax_memory_ratio"]
     ),
     "all-reduce: one bucket vs one per parameter": round(results["allreduce_bucket_speedup"], 1),
-    "DDP vs 1 process max |diff|": results.get("ddp_max_abs_diff", "not run while grading"),
+    "DDP vs 1 process max |diff|": both.get("ddp_max_abs_diff", "not run while grading"),
 }
 for k, v in headline.items():
     print(f"{k:<54} {v}")
-RESULTS.write_text(json.dumps(results, indent=2, default=str))
+save("01_gpu_training", results, RESULTS, part="kernels_ddp", device=device)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "01_gpu_training_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 4. In an interview

@@ -1017,10 +1017,9 @@ headline = {
 for key, value in headline.items():
     print(f"{key:<62} {value}")
 results["headline"] = headline
-results_path = Path("02_latency_results.json")
-merged = json.loads(results_path.read_text()) if results_path.exists() else {}
-merged.update({"lab": "02_latency", "model": results})
-results_path.write_text(json.dumps(merged, indent=2, default=float))
+from labkit.study.results import save  # schema'd, with the machine (docs/results.md)
+
+save("02_latency", results, "02_latency_results.json", part="model", device=device)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "02_latency_model_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 5. In an interview

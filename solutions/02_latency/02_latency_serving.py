@@ -1058,10 +1058,10 @@ headline = {
     "network share at 40 ms RTT": f"{share_40ms:.0%}",
 }
 results["headline"] = headline
-results_path = Path("02_latency_results.json")
-merged = json.loads(results_path.read_text()) if results_path.exists() else {}
-merged.update({"lab": "02_latency", "serving": results})
-results_path.write_text(json.dumps(merged, indent=2, default=float))
+from labkit.study.results import read, save  # schema'd (docs/results.md)
+
+results_path = save("02_latency", results, "02_latency_results.json", part="serving", device=device)
+merged = read(results_path).figures
 for part in ("model", "serving"):
     if part not in merged:
         print(f"({part} notebook: not run in this folder yet)")

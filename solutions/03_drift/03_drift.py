@@ -481,7 +481,6 @@ headline = {
 for key, value in headline.items():
     print(f"{key:<70} {value}")
 results["headline"] = headline
-results_path = Path("03_drift_results.json")
-merged = json.loads(results_path.read_text()) if results_path.exists() else {}
-merged.update({"lab": "03_drift", "schema": 1, "data": results})
-results_path.write_text(json.dumps(merged, indent=2, default=float))
+from labkit.study.results import save  # schema'd, with the machine (docs/results.md)
+
+save("03_drift", results, "03_drift_results.json", part="data", device=device)

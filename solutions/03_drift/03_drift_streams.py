@@ -52,6 +52,7 @@ from labkit.drift import (
     mean_shift_stream,
 )
 from labkit.drift.plots import plot_detector_alarms, plot_metric_band
+from labkit.study.results import figures, save
 
 GRADING = bool(os.environ.get("NBGRADER_EXECUTION"))
 device = resolve()
@@ -67,7 +68,7 @@ S = {
 rng = np.random.default_rng(2027)
 results = {"device": str(device), "sizes": S}
 RESULTS = Path("03_drift_results.json")  # the first notebook's numbers, if it has run
-first = json.loads(RESULTS.read_text()).get("data", {}) if RESULTS.exists() else {}
+first = figures(RESULTS, part="data") if RESULTS.exists() else {}
 print(f"device {device}; first notebook's results {'found' if first else 'not found'}")
 
 # %% [markdown]
@@ -1121,9 +1122,7 @@ print(
     f"unpaired p {one['p_unpaired']:.3f}, McNemar p {one['p_paired']:.4f}; power at 5 %: "
     f"unpaired {power['unpaired']:.0%}, paired {power['paired']:.0%}"
 )
-merged = json.loads(RESULTS.read_text()) if RESULTS.exists() else {}
-merged.update({"lab": "03_drift", "schema": 1, "streams": results})
-RESULTS.write_text(json.dumps(merged, indent=2, default=float))
+save("03_drift", results, RESULTS, part="streams", device=device)
 
 # %% [markdown] nbgrader={"grade": false, "grade_id": "03_drift_question", "locked": true, "schema_version": 3, "solution": false, "task": false}
 # ## 6. In an interview

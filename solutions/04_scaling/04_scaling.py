@@ -1329,8 +1329,9 @@ summary = {  # the numbers to cite in the answer below
     },
 }
 RESULTS["summary"] = summary
-with open("04_scaling_results.json", "w") as fh:
-    json.dump(RESULTS, fh, indent=1, default=float)
+from labkit.study.results import save  # schema'd, with the machine (docs/results.md)
+
+save("04_scaling", {k: v for k, v in RESULTS.items() if k != "lab"}, device=DEVICE)
 print(json.dumps(summary, indent=1, default=float))
 
 # %% [markdown]
