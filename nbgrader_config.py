@@ -17,9 +17,16 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 # sqlite under a git-ignored folder by default; a PostgreSQL URL for big classes, e.g.
 # LABKIT_DB_URL=postgresql+psycopg2://grader@localhost/labkit
-(ROOT / ".nbgrader").mkdir(exist_ok=True)
+# The course a wheel carries (no pyproject.toml beside it) may be read-only and is replaced on
+# upgrade: its default gradebook lives in the user's data folder, never inside the package.
+if (ROOT / "pyproject.toml").is_file():
+    GRADEBOOK_DIR = ROOT / ".nbgrader"
+else:
+    GRADEBOOK_DIR = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "labkit"
+if "LABKIT_DB_URL" not in os.environ:
+    GRADEBOOK_DIR.mkdir(parents=True, exist_ok=True)
 c.CourseDirectory.db_url = os.environ.get(
-    "LABKIT_DB_URL", f"sqlite:///{ROOT / '.nbgrader' / 'gradebook.db'}"
+    "LABKIT_DB_URL", f"sqlite:///{GRADEBOOK_DIR / 'gradebook.db'}"
 )
 # Notebook sources (*.py, jupytext) and measurement files never travel with a lab.
 c.CourseDirectory.ignore = [

@@ -1,4 +1,4 @@
-"""``labkit``: doctor, grade, grade-class, export-autograder, course build, course check."""
+"""``labkit``: doctor, start, grade, grade-class, export-autograder, course build, course check."""
 
 from __future__ import annotations
 
@@ -123,6 +123,25 @@ def _course(args: argparse.Namespace) -> int:
     return 0
 
 
+def _start(args: argparse.Namespace) -> int:
+    import os
+
+    from labkit.start import StartError, jupyter_command, sync
+
+    try:
+        workspace = sync(args.directory)
+    except StartError as err:
+        print(f"labkit start: {err}", file=sys.stderr)
+        return 2
+    print("\n".join(workspace.lines()), flush=True)
+    if args.no_server:
+        return 0
+    print("Starting JupyterLab: open the URL with the token printed below.", flush=True)
+    cmd = jupyter_command(workspace.root, args.port)
+    os.execv(cmd[0], cmd)  # JupyterLab takes over this process (Ctrl-C stops it)
+    return 0  # pragma: no cover
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="labkit", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -181,6 +200,19 @@ def build_parser() -> argparse.ArgumentParser:
         "after_published",
     )
     export.set_defaults(run=_export_autograder)
+
+    start = sub.add_parser(
+        "start", help="copy the released notebooks into a workspace and open JupyterLab on it"
+    )
+    start.add_argument(
+        "directory",
+        nargs="?",
+        default="labkit-course",
+        help="workspace folder (default ./labkit-course); your edits there are never overwritten",
+    )
+    start.add_argument("--no-server", action="store_true", help="only copy, start nothing")
+    start.add_argument("--port", type=int, help="JupyterLab's port (default: its own, 8888)")
+    start.set_defaults(run=_start)
 
     course = sub.add_parser("course", help="build or check the nbgrader course")
     course.add_argument("action", choices=["build", "check"])

@@ -93,7 +93,7 @@ def setup_cell_source(root: Path | None = None) -> str:
 
     Examples
     --------
-    >>> "find_spec(\"labkit\")" in setup_cell_source()
+    >>> 'find_spec("labkit")' in setup_cell_source()
     True
     """
     pyproject = tomllib.loads(((root or course_root()) / "pyproject.toml").read_text("utf-8"))

@@ -149,6 +149,18 @@ def identify(nb: dict[str, Any], root: Path | None = None) -> tuple[str, Path]:
     return best[1], best[2]
 
 
+def _copy_writable(source: Path, target: Path) -> None:
+    """Copy a lab's source folder without its modes: an installed course may be read-only."""
+    shutil.copytree(
+        source,
+        target,
+        copy_function=shutil.copyfile,
+        ignore=shutil.ignore_patterns(".ipynb_checkpoints", "__pycache__"),
+    )
+    for folder in (target, *(p for p in target.rglob("*") if p.is_dir())):
+        folder.chmod(0o755)
+
+
 def grade(
     notebook: str | Path, *, feedback: str | Path | None = None, sandbox: bool = True
 ) -> GradeReport:
@@ -176,7 +188,7 @@ def grade(
     lab, source = identify(nb, root)
     with tempfile.TemporaryDirectory(prefix="labkit-grade-") as tmp:
         scratch = Path(tmp)
-        shutil.copytree(source.parent, scratch / "solutions" / lab)
+        _copy_writable(source.parent, scratch / "solutions" / lab)
         config = course_config(scratch, sandbox=sandbox)
         run_step("generate_assignment", config, lab, force=True)
         submitted = scratch / "submitted" / STUDENT / lab
