@@ -1,4 +1,4 @@
-"""``labkit``: doctor, start, grade, grade-class, export-autograder, course build, course check."""
+"""``labkit``: doctor, start, grade, grade-class, export-autograder, brief, drill, compare, course."""
 
 from __future__ import annotations
 
@@ -221,6 +221,10 @@ def build_parser() -> argparse.ArgumentParser:
         "--if-stale", action="store_true", help="build only labs whose release is stale"
     )
     course.set_defaults(run=_course)
+
+    from labkit.study._cli import add_study_parsers  # brief, drill, compare
+
+    add_study_parsers(sub)
     return parser
 
 
