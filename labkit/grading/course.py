@@ -88,7 +88,18 @@ def source_files(lab_dir: Path) -> list[Path]:
     )
 
 
-def setup_cell_source(root: Path | None = None) -> str:
+def _homepage() -> str:
+    """pyproject's ``[project.urls] Homepage``: from the checkout, else the installed metadata."""
+    pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+    if pyproject.is_file():
+        return tomllib.loads(pyproject.read_text("utf-8"))["project"]["urls"]["Homepage"]
+    from importlib.metadata import metadata
+
+    urls = dict(u.split(", ", 1) for u in metadata("labkit").get_all("Project-URL") or [])
+    return urls["Homepage"]
+
+
+def setup_cell_source() -> str:
     """The set-up cell, installing from pyproject's ``[project.urls] Homepage`` repository.
 
     Examples
@@ -96,8 +107,7 @@ def setup_cell_source(root: Path | None = None) -> str:
     >>> 'find_spec("labkit")' in setup_cell_source()
     True
     """
-    pyproject = tomllib.loads(((root or course_root()) / "pyproject.toml").read_text("utf-8"))
-    return SETUP_CELL.format(homepage=pyproject["project"]["urls"]["Homepage"]).rstrip("\n")
+    return SETUP_CELL.format(homepage=_homepage()).rstrip("\n")
 
 
 def notebook_from_source(path: Path) -> Any:
