@@ -50,3 +50,11 @@ def test_binder_installs_labkit_and_no_gpu_packages():
 
 def test_binder_opens_the_release():
     assert "/lab/tree/notebooks" in (ROOT / "binder" / "start").read_text()
+
+
+def test_binder_runtime_satisfies_requires_python():
+    from packaging.specifiers import SpecifierSet
+
+    runtime = (ROOT / "binder" / "runtime.txt").read_text().strip()
+    assert runtime.startswith("python-"), runtime
+    assert Version(runtime.removeprefix("python-")) in SpecifierSet(_pyproject()["requires-python"])
