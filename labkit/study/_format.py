@@ -1,15 +1,15 @@
 """How the study tools print a measured number, so a reader (and a test) can trace it back.
 
 One rounding rule everywhere: a magnitude of 100 or more is rounded to an integer, anything
-smaller to three significant digits. Times (seconds) are shown in the unit that keeps the
+smaller to three significant digits (written ``2.1e-69`` below 1e-4). Times (seconds) are shown in the unit that keeps the
 mantissa in [1, 1000): s, ms, µs or ns; fractions as percent; ratios with a trailing ``×``.
 A number on screen is therefore ``value × scale`` rounded by that rule, with scale one of 1,
 100, 1e3, 1e6, 1e9 (docs/results.md).
 
 Examples
 --------
->>> number(2.3456), number(1234.6), number(0.000123456)
-('2.35', '1235', '0.000123')
+>>> number(2.3456), number(1234.6), number(0.000123456), number(-2.0965e-69)
+('2.35', '1235', '0.000123', '-2.1e-69')
 >>> seconds(0.00123), seconds(2.5e-6), seconds(3.0)
 ('1.23 ms', '2.5 µs', '3 s')
 >>> ratio(11.04), percent(0.8766), points(-0.0002)
@@ -33,6 +33,9 @@ def number(x: float) -> str:
         return str(round(x))
     if x == 0:
         return "0"
+    if abs(x) < 1e-4:  # a p-value or a float error: scientific, still three significant digits
+        mantissa, exponent = f"{x:.2e}".split("e")
+        return f"{mantissa.rstrip('0').rstrip('.')}e{int(exponent)}"
     digits = 2 - math.floor(math.log10(abs(x)))
     text = f"{round(x, digits):.{max(digits, 0)}f}"
     if "." in text:

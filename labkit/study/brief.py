@@ -123,14 +123,18 @@ def _plot_png(lab: str, effects: list[tuple[str, float]]) -> str:
     matplotlib.use("Agg", force=False)
     from matplotlib.figure import Figure
 
-    fig = Figure(figsize=(6, 0.45 * len(effects) + 1.2))
+    fig = Figure(figsize=(8, 0.45 * len(effects) + 1.4))
     ax = fig.subplots()
     names = [n for n, _ in effects][::-1]
     values = [v for _, v in effects][::-1]
-    ax.barh(names, values, color=["tab:green" if v >= 1 else "tab:red" for v in values])
+    colors = ["tab:green" if v >= 1 else "tab:red" for v in values]
+    ax.barh(names, [v - 1 for v in values], left=1, color=colors)  # bars grow from "no change"
+    ax.set_xlim(min([*values, 1]) / 2, max([*values, 1]) * 3)
     ax.axvline(1.0, color="black", linewidth=0.8)
     ax.set_xscale("log")
-    ax.set_xlabel("effect you measured (ratio, log scale; 1 = no change)")
+    for y, v in enumerate(values):
+        ax.annotate(ratio(v), (v, y), xytext=(3, 0), textcoords="offset points", va="center")
+    ax.set_xlabel("measured effect (×, log scale; 1 = no change)")
     ax.set_title(f"{lab}: remedies ranked")
     fig.tight_layout()
     buf = io.BytesIO()

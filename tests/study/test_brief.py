@@ -25,7 +25,9 @@ from labkit.study.catalog import PLACEHOLDER
 from labkit.study.results import read
 
 DATA = Path(__file__).parent / "data"
-NUMBER = re.compile(r"(?<![\w.])(-?\d+(?:\.\d+)*)(?![\w])(\s?(?:ms|µs|ns|s|%|×|points)(?!\w))?")
+NUMBER = re.compile(
+    r"(?<![\w.])(-?\d+(?:\.\d+)*(?:e-?\d+)?)(?![\w])(\s?(?:ms|µs|ns|s|%|×|points)(?!\w))?"
+)
 SCALE = {"ms": 1e3, "µs": 1e6, "ns": 1e9, "%": 100.0, "points": 100.0}
 CATALOG_TEXT = resources.files("labkit.study").joinpath("data", "brief.toml").read_text()
 
@@ -68,8 +70,9 @@ def _explains(
     if token.count(".") > 1:  # a version string: from the machine record
         return token in strings
     x = float(token)
-    decimals = len(token.split(".")[1]) if "." in token else 0
-    tol = 0.5 * 10.0**-decimals + 1e-9 * abs(x)
+    mantissa, _, exponent = token.partition("e")
+    decimals = len(mantissa.split(".")[1]) if "." in mantissa else 0
+    tol = 0.5 * 10.0 ** (int(exponent or 0) - decimals) + 1e-9 * abs(x)
     candidates = [v * SCALE.get(unit, 1.0) for v in values]
     if unit == "×":
         candidates += ratios

@@ -88,3 +88,28 @@ def test_anki_export_is_a_collection_with_the_learners_numbers(tmp_path):
     ddp = read(DATA / "cpu_a" / "01_gpu_training_results.json").figures["kernels_ddp"]
     bucket = ratio(ddp["allreduce_bucket_speedup"])
     assert any("Why does DDP bucket gradients" in n and bucket in n for n in notes)
+
+
+def test_every_placeholder_names_a_figure_the_notebooks_write():
+    """A typo in a key would silently say "not in your results": each key is in the fixture,
+    except the figures the notebooks skip at graded sizes (no GPU, no compile, no DDP run)."""
+    from labkit.study.catalog import PLACEHOLDER, brief_catalog
+    from labkit.study.compare import figure_rows
+
+    skipped_while_grading = {
+        "training.gpu_vs_cpu_best",
+        "training.compile_speedup",
+        "training.compile_warmup_s",
+        "kernels_ddp.ddp_max_abs_diff",
+        "cache_hit_rate",
+        "summary.capacity_rps_1_worker_no_batching",
+    }
+    results = {read(p).lab: read(p) for p in (DATA / "cpu_a").glob("*.json")}
+    keys = {(d["lab"], m.group(1)) for d in drills() for m in PLACEHOLDER.finditer(d["answer"])}
+    keys |= {(d["lab"], m.group(1)) for d in drills() for m in PLACEHOLDER.finditer(d["question"])}
+    for lab, info in brief_catalog().items():
+        keys |= {(lab, m.group(1)) for s in info["answer"] for m in PLACEHOLDER.finditer(s)}
+        for _, key, _ in figure_rows(lab):
+            keys |= {(lab, k) for k in (key if isinstance(key, list) else [key])}
+    absent = {key for lab, key in keys if results[lab].get(key) is None}
+    assert absent == skipped_while_grading
