@@ -88,9 +88,14 @@ def _lab_markdown(lab: str, results: Results | None) -> tuple[list[str], list[tu
     out += ["### Remedies, ranked by the effect you measured", ""]
     for i, (name, value, remedy) in enumerate(remedies, 1):
         slower = " (slower here)" if value < 1 else ""
-        out.append(
-            f"{i}. **{name}**: {ratio(value)} {remedy['label']}{slower}; {remedy['section']}"
-        )
+        costs = [  # what the remedy was paid with, as measured
+            f"{format_value(results.get(c['key']), c['unit'])} {c['label']}"
+            for c in remedy.get("cost", [])
+            if results.get(c["key"]) is not None
+        ]
+        at = f" ({', '.join(costs)})" if costs else ""
+        line = f"{i}. **{name}**: {ratio(value)} {remedy['label']}{slower}{at}; {remedy['section']}"
+        out.append(line)
     if missing:
         out.append(f"- not measured in your results: {', '.join(missing)}")
     out += [

@@ -109,6 +109,7 @@ def test_every_placeholder_names_a_figure_the_notebooks_write():
     keys |= {(d["lab"], m.group(1)) for d in drills() for m in PLACEHOLDER.finditer(d["question"])}
     for lab, info in brief_catalog().items():
         keys |= {(lab, m.group(1)) for s in info["answer"] for m in PLACEHOLDER.finditer(s)}
+        keys |= {(lab, c["key"]) for r in info["remedies"] for c in r.get("cost", [])}
         for _, key, _ in figure_rows(lab):
             keys |= {(lab, k) for k in (key if isinstance(key, list) else [key])}
     absent = {key for lab, key in keys if results[lab].get(key) is None}
