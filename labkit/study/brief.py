@@ -27,6 +27,7 @@ from labkit.study.results import LAB_IDS, Results, ResultsError, read
 
 __all__ = ["Brief", "build_brief", "find_results", "ranked_remedies"]
 
+_MAX_DEPTH = 3
 _SKIP_DIRS = {".git", ".venv", "venv", "node_modules", ".ipynb_checkpoints", "__pycache__"}
 
 
@@ -41,12 +42,17 @@ class Brief:
 
 
 def find_results(paths: Sequence[str | os.PathLike[str]] = (), root: str = ".") -> list[Path]:
-    """Results files named in ``paths`` (a folder is searched), else those under ``root``."""
+    """Results files named in ``paths`` (a folder is searched), else those under ``root``.
+
+    A folder is searched up to three levels down, skipping virtual environments and caches.
+    """
     found: list[Path] = []
     for p in [Path(x) for x in paths] or [Path(root)]:
         if p.is_dir():
             for dirpath, dirnames, filenames in os.walk(p):
-                dirnames[:] = sorted(d for d in dirnames if d not in _SKIP_DIRS)
+                deep = len(Path(dirpath).relative_to(p).parts) >= _MAX_DEPTH
+                # a workspace or notebooks/ is <lab>/<file>: no need to walk a whole home folder
+                dirnames[:] = [] if deep else sorted(d for d in dirnames if d not in _SKIP_DIRS)
                 found += [
                     Path(dirpath, f) for f in sorted(filenames) if f.endswith("_results.json")
                 ]

@@ -148,7 +148,11 @@ def session(
     for i, card in enumerate(todo, 1):
         try:
             say(f"\n[{i}/{len(todo)}] {card['lab']}: {card['question']}")
-            ask("(think, answer aloud, then press Enter) ")
+            if ask("(think, answer aloud, then press Enter; q stops) ").strip().lower() in (
+                "q",
+                "quit",
+            ):
+                break
             say(f"\nModel answer: {card['answer']}\nWhere: {card['where']}")
             reply = (
                 ask("Rate yourself: 1 again, 2 hard, 3 good, 4 easy (q to stop): ").strip().lower()

@@ -80,11 +80,13 @@ class Results:
         return lookup(self.figures, key, default)
 
     def machine_label(self) -> str:
-        """``"CPU (AMD EPYC 7B13, 2 cores), torch 2.9.1"`` or the GPU's name when one was used."""
+        """``"CPU (AMD EPYC 7B13, 2 cores), torch 2.9.1"``, led by the GPU's name when one was used."""
         m = self.machine
         where = m.get("gpu") if m.get("gpu") and m.get("device") != "cpu" else None
         host = f"CPU ({m.get('cpu') or 'unknown CPU'}, {m.get('cpu_count')} cores)"
-        return f"{where} on {host}" if where else host + f", torch {m.get('torch')}"
+        if where:
+            host = f"{where} (host {m.get('cpu') or 'unknown CPU'}, {m.get('cpu_count')} cores)"
+        return f"{host}, torch {m.get('torch')}"
 
 
 def _cpu_name() -> str:
