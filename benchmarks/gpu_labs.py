@@ -99,7 +99,12 @@ def run_notebook(source: Path, workdir: Path, env: dict[str, str], limit_s: floa
     figures: dict[str, object] = {}
     for path in sorted(workdir.glob("*_results.json")):
         try:
-            figures |= headline(json.loads(path.read_text()))
+            doc = json.loads(path.read_text())
+            if "figures" in doc:  # results schema 1 (docs/results.md): the machine, then figures
+                machine = doc.get("machine", {})
+                doc = {"lab": doc.get("lab"), "device": machine.get("device"),
+                       "gpu": machine.get("gpu"), **doc["figures"]}  # fmt: skip
+            figures |= headline(doc)
         except (OSError, ValueError) as err:  # a half-written file says so in the table
             figures[path.name] = f"unreadable ({type(err).__name__})"
     if done.returncode != 0:
