@@ -81,10 +81,19 @@ TORCH_FREE = [
     "labkit.grading.course",
     "labkit.grading.sandbox",
     "labkit.grading.selfgrade",
+    "labkit.grading._dask",
+    "labkit.grading._autograder_export",
+    "labkit.grading._gradescope_runner",
+    # interview study: reads results files, never measures
+    "labkit.study",
+    "labkit.study.results",
+    "labkit.study.brief",
+    "labkit.study.drill",
+    "labkit.study.compare",
     "labkit.cli",
 ]
 
-SUBPACKAGES = ["drift", "inference", "scaling", "training", "grading"]
+SUBPACKAGES = ["drift", "inference", "scaling", "training", "grading", "study"]
 
 
 def _run(code: str) -> subprocess.CompletedProcess[str]:
