@@ -17,12 +17,13 @@ c.CourseDirectory.source_directory = "solutions"
 c.CourseDirectory.release_directory = "notebooks"
 # sqlite under a git-ignored folder by default; a PostgreSQL URL for big classes, e.g.
 # LABKIT_DB_URL=postgresql+psycopg2://grader@localhost/labkit
-# The course a wheel carries (no pyproject.toml beside it) may be read-only and is replaced on
-# upgrade: its default gradebook lives in the user's data folder, never inside the package.
-if (ROOT / "pyproject.toml").is_file():
-    GRADEBOOK_DIR = ROOT / ".nbgrader"
-else:
+# The course a wheel carries (labkit/_course inside the installed package) may be read-only and
+# is replaced on upgrade: its default gradebook lives in the user's data folder. Every other
+# course directory (the checkout, a scratch copy) keeps its own under .nbgrader/.
+if ROOT.name == "_course" and (ROOT.parent / "__init__.py").is_file():
     GRADEBOOK_DIR = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "labkit"
+else:
+    GRADEBOOK_DIR = ROOT / ".nbgrader"
 if "LABKIT_DB_URL" not in os.environ:
     GRADEBOOK_DIR.mkdir(parents=True, exist_ok=True)
 c.CourseDirectory.db_url = os.environ.get(

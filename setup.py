@@ -22,12 +22,9 @@ COURSE_PACKAGE = Path("labkit") / "_course"
 def course_files() -> list[Path]:
     """Paths, relative to the repository, of every course file the package carries."""
     files = [Path("nbgrader_config.py")]
-    for top, pattern in (("notebooks", "[0-9]*/*"), ("solutions", "[0-9]*/*.ipynb")):
-        files += sorted(
-            p.relative_to(HERE)
-            for p in (HERE / top).glob(pattern)
-            if p.is_file() and ".ipynb_checkpoints" not in p.parts and not p.name.endswith(".py")
-        )
+    # notebooks only: a lab run in the checkout leaves results and feedback files beside them
+    for top in ("notebooks", "solutions"):
+        files += sorted(p.relative_to(HERE) for p in (HERE / top).glob("[0-9]*/*.ipynb"))
     return files
 
 

@@ -35,7 +35,7 @@ from typing import Literal
 
 from labkit.grading._nbgrader import _nbgrader_environment, course_config, run_step
 from labkit.grading._paths import course_root, lab_dirs
-from labkit.grading.selfgrade import GradeError, _load, identify
+from labkit.grading.selfgrade import GradeError, _copy_writable, _load, identify
 
 __all__ = [
     "CellGrade",
@@ -115,7 +115,7 @@ def lab_digest(lab: str) -> str:
 def prepare_template(lab: str, source_dir: Path, workdir: Path) -> Path:
     """A scratch course for ``lab`` with the assignment generated into its own gradebook."""
     course = workdir / "templates" / lab
-    shutil.copytree(source_dir, course / "solutions" / lab)
+    _copy_writable(source_dir, course / "solutions" / lab)  # an installed course is read-only
     run_step("generate_assignment", course_config(course), lab, force=True)
     return course
 

@@ -90,6 +90,7 @@ TORCH_FREE = [
     "labkit.study.brief",
     "labkit.study.drill",
     "labkit.study.compare",
+    "labkit.start",
     "labkit.cli",
 ]
 
