@@ -34,10 +34,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from grading_bench import _partial, _solution_filled
+from grading_bench import generate
 
 from labkit.grading import grade_class
-from labkit.grading._paths import course_root
 from labkit.loadguard import guarded
 
 KINDS = ("correct", "partial", "blank", "corrupt")
@@ -46,31 +45,6 @@ DASK = str(Path(sys.executable).with_name("dask"))
 
 def _load() -> str:
     return "load average " + " / ".join(f"{v:.2f}" for v in os.getloadavg())
-
-
-def generate(root: Path, n: int, labs: list[str]) -> dict[str, int]:
-    """``n`` submissions under ``root``, labs and kinds taken in turn."""
-    course = course_root()
-    counts: dict[str, int] = {}
-    for i in range(n):
-        lab, kind = labs[i % len(labs)], KINDS[(i // len(labs)) % len(KINDS)]
-        student = f"student{i // len(labs):02d}"
-        for source_path in sorted((course / "solutions" / lab).glob("*.ipynb")):
-            release_path = course / "notebooks" / lab / source_path.name
-            release_text = release_path.read_text()
-            source, release = json.loads(source_path.read_text()), json.loads(release_text)
-            target = root / student / lab / source_path.name
-            target.parent.mkdir(parents=True, exist_ok=True)
-            if kind == "correct":
-                target.write_text(json.dumps(_solution_filled(source, release)))
-            elif kind == "partial":
-                target.write_text(json.dumps(_partial(source, release, i)))
-            elif kind == "blank":
-                target.write_text(release_text)
-            else:
-                target.write_text(release_text[: len(release_text) // 2])
-        counts[kind] = counts.get(kind, 0) + 1
-    return counts
 
 
 class LoopbackCluster:
@@ -138,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="labkit-grade-class-bench-") as tmp:
         tmp_path = Path(tmp)
         subs = tmp_path / "submitted"
-        counts = generate(subs, args.submissions, args.labs)
+        counts = generate(subs, args.submissions, args.labs, KINDS)
         print(f"{args.submissions} submissions of {', '.join(args.labs)}: {counts}", flush=True)
         for engine, n in engines:
             name = f"{engine}{n}"

@@ -28,6 +28,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Sequence
 from pathlib import Path
 
 from labkit.grading import grade_class
@@ -69,29 +70,31 @@ def _partial(source: dict, release: dict, k: int) -> dict:
     return nb
 
 
-def generate(root: Path, n: int) -> dict[str, int]:
-    """Write ``n`` submissions under ``root`` as <student>/<lab>/<notebook>.ipynb."""
+def generate(
+    root: Path, n: int, labs: list[str] | None = None, kinds: Sequence[str] = KINDS
+) -> dict[str, int]:
+    """Write ``n`` submissions under ``root`` as <student>/<lab>/<notebook>.ipynb, labs (default:
+    every built lab) and kinds (correct, partial, blank, anything else half a file) in turn."""
     course = course_root()
-    labs = [d for d in lab_dirs(course) if list(d.glob("*.ipynb"))]
+    if labs is None:
+        labs = [d.name for d in lab_dirs(course) if list(d.glob("*.ipynb"))]
     counts: dict[str, int] = {}
     for i in range(n):
-        lab = labs[i % len(labs)]
-        kind = KINDS[(i // len(labs)) % len(KINDS)]
+        lab, kind = labs[i % len(labs)], kinds[(i // len(labs)) % len(kinds)]
         student = f"student{i // len(labs):02d}"
-        for source_path in sorted(lab.glob("*.ipynb")):
-            release_path = course / "notebooks" / lab.name / source_path.name
-            source = json.loads(source_path.read_text())
-            release = json.loads(release_path.read_text())
-            target = root / student / lab.name / source_path.name
+        for source_path in sorted((course / "solutions" / lab).glob("*.ipynb")):
+            release_text = (course / "notebooks" / lab / source_path.name).read_text()
+            source, release = json.loads(source_path.read_text()), json.loads(release_text)
+            target = root / student / lab / source_path.name
             target.parent.mkdir(parents=True, exist_ok=True)
             if kind == "correct":
                 target.write_text(json.dumps(_solution_filled(source, release)))
             elif kind == "partial":
                 target.write_text(json.dumps(_partial(source, release, i)))
             elif kind == "blank":
-                target.write_text(release_path.read_text())
-            else:
-                target.write_text(release_path.read_text()[: len(release_path.read_text()) // 2])
+                target.write_text(release_text)
+            else:  # corrupt: half a file
+                target.write_text(release_text[: len(release_text) // 2])
         counts[kind] = counts.get(kind, 0) + 1
     return counts
 
