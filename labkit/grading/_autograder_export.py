@@ -126,7 +126,11 @@ def wheel_bytes() -> tuple[str, bytes]:
         for p in _files(package, _SKIP)
     ]
     wheel_meta = "Wheel-Version: 1.0\nGenerator: labkit\nRoot-Is-Purelib: true\nTag: py3-none-any\n"
-    entries.append((f"{info}/METADATA", (dist.read_text("METADATA") or "").encode()))
+    # a checkout's egg-info (found first when the checkout is on sys.path) names it PKG-INFO
+    core = dist.read_text("METADATA") or dist.read_text("PKG-INFO")
+    if not core:
+        raise ValueError(f"labkit's installed metadata has no METADATA or PKG-INFO ({dist!r})")
+    entries.append((f"{info}/METADATA", core.encode()))
     entries.append((f"{info}/WHEEL", wheel_meta.encode()))
     entry_points = dist.read_text("entry_points.txt")
     if entry_points:
