@@ -296,12 +296,7 @@ def _unexplained_errors(run: dict, release: dict, source: dict) -> list[str]:
     return bad
 
 
-# 01_gpu_training trains at graded sizes for ~50 s on a 2-core CPU: left out to keep these tests
-# within their time budget (it ran clean here: only stubs and their consequences, 493 MiB peak).
-BINDER_RUN = [r for r in RELEASES if r != "01_gpu_training/01_gpu_training.ipynb"]
-
-
-@pytest.mark.parametrize("release", BINDER_RUN)
+@pytest.mark.parametrize("release", RELEASES)
 def test_release_runs_in_binder_env_failing_only_where_exercises_are_unanswered(
     course_env, tmp_path, release
 ):
