@@ -20,10 +20,9 @@ c.CourseDirectory.release_directory = "notebooks"
 # The course a wheel carries (labkit/_course inside the installed package) may be read-only and
 # is replaced on upgrade: its default gradebook lives in the user's data folder. Every other
 # course directory (the checkout, a scratch copy) keeps its own under .nbgrader/.
-if ROOT.name == "_course" and (ROOT.parent / "__init__.py").is_file():
-    GRADEBOOK_DIR = Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local/share") / "labkit"
-else:
-    GRADEBOOK_DIR = ROOT / ".nbgrader"
+from labkit.grading._paths import packaged_course, user_data_dir  # noqa: E402
+
+GRADEBOOK_DIR = user_data_dir() if packaged_course().resolve() == ROOT else ROOT / ".nbgrader"
 if "LABKIT_DB_URL" not in os.environ:
     GRADEBOOK_DIR.mkdir(parents=True, exist_ok=True)
 c.CourseDirectory.db_url = os.environ.get(

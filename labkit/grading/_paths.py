@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-__all__ = ["LAB_IDS", "course_root", "lab_dirs", "packaged_course"]
+__all__ = ["LAB_IDS", "course_root", "lab_dirs", "packaged_course", "user_data_dir"]
 
 LAB_IDS = ("00_orientation", "01_gpu_training", "02_latency", "03_drift", "04_scaling")
 ENV_VAR = "LABKIT_COURSE_ROOT"
@@ -24,6 +24,12 @@ def _is_course(root: Path) -> bool:
 def packaged_course() -> Path:
     """Where an installed wheel keeps the course (it may not exist in a checkout)."""
     return _PACKAGE / "_course"
+
+
+def user_data_dir() -> Path:
+    """labkit's folder in the user's data directory (``$XDG_DATA_HOME/labkit``, else
+    ``~/.local/share/labkit``): what outlives a notebook or an upgrade of the package."""
+    return Path(os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share") / "labkit"
 
 
 def course_root() -> Path:

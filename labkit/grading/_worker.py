@@ -101,9 +101,14 @@ class WorkerResult:
         return cls("failed", error, seconds=seconds)
 
 
+def _lab_source(lab: str) -> Path | None:
+    """``lab``'s source folder in this installation's course, if it has that lab."""
+    return {d.name: d for d in lab_dirs(course_root())}.get(lab)
+
+
 def lab_digest(lab: str) -> str:
     """SHA-256 of ``lab``'s source notebooks in this installation's course (names and bytes)."""
-    source = {d.name: d for d in lab_dirs(course_root())}.get(lab)
+    source = _lab_source(lab)
     if source is None:
         return ""
     digest = hashlib.sha256()
@@ -131,7 +136,7 @@ def cached_template(lab: str) -> Path:
     """This process's template course for ``lab`` from its installed course, made on first use."""
     with _TEMPLATE_LOCK:
         if lab not in _TEMPLATES:
-            source = {d.name: d for d in lab_dirs(course_root())}.get(lab)
+            source = _lab_source(lab)
             if source is None:
                 raise GradeError(f"this worker's course at {course_root()} has no lab {lab!r}")
             workdir = Path(tempfile.mkdtemp(prefix="labkit-templates-"))

@@ -19,6 +19,7 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from labkit.grading._paths import user_data_dir
 from labkit.study.catalog import drills, fill
 from labkit.study.results import LAB_IDS, Results
 
@@ -47,8 +48,7 @@ def data_dir() -> Path:
     """Where labkit keeps the learner's state."""
     if os.environ.get("LABKIT_DATA_DIR"):
         return Path(os.environ["LABKIT_DATA_DIR"])
-    base = os.environ.get("XDG_DATA_HOME") or Path.home() / ".local" / "share"
-    return Path(base) / "labkit"
+    return user_data_dir()
 
 
 def filled_drills(results: dict[str, Results], lab: str | None = None) -> list[dict[str, Any]]:

@@ -42,6 +42,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labkit.grading._paths import LAB_IDS
 from labkit.study._keys import lookup
 
 __all__ = [
@@ -56,7 +57,6 @@ __all__ = [
 ]
 
 SCHEMA = 1
-LAB_IDS = ("00_orientation", "01_gpu_training", "02_latency", "03_drift", "04_scaling")
 _MACHINE_KEYS = ("device", "gpu", "torch", "cpu", "cpu_count", "python", "platform")
 _TOP_KEYS = {"schema", "lab", "machine", "written", "figures"}
 
