@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from labkit import __version__
+from labkit._atomic import write_atomic
 from labkit.grading._paths import course_root
 
 __all__ = ["DEFAULT_WORKSPACE", "MANIFEST", "StartError", "Workspace", "jupyter_command", "sync"]
@@ -91,21 +92,12 @@ def _read_manifest(root: Path) -> dict[str, str]:
     return {str(k): str(v) for k, v in files.items()} if isinstance(files, dict) else {}
 
 
-def _write_atomic(path: Path, data: bytes) -> None:
+def _write(path: Path, data: bytes) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    write_atomic(path, data)
 
 
 def _check_writable(root: Path) -> None:
-    if root.exists() and not root.is_dir():
-        raise StartError(f"{root} is a file, not a folder; choose a folder for the workspace")
     try:
         root.mkdir(parents=True, exist_ok=True)
         fd, probe = tempfile.mkstemp(dir=root, prefix=".labkit-probe-")
@@ -163,18 +155,18 @@ def sync(directory: str | Path = DEFAULT_WORKSPACE) -> Workspace:
     record = dict(known)
     for outcome, rel, data in plan:
         if outcome in ("copied", "updated"):
-            _write_atomic(root / rel, data)
+            _write(root / rel, data)
             record[rel] = _digest(data)
         elif outcome == "kept":
             beside = root / _beside(rel)
             if not beside.exists() or beside.read_bytes() != data:
-                _write_atomic(beside, data)
+                _write(beside, data)
         elif data:
             record[rel] = _digest(data)
         getattr(report, outcome).append(rel)
         # the record follows every write: an interrupted run never mistakes a copy for an edit
         manifest = {"course": COURSE_ID, "version": __version__, "files": record}
-        _write_atomic(root / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
+        _write(root / MANIFEST, (json.dumps(manifest, indent=2) + "\n").encode())
     return report
 
 

@@ -25,20 +25,18 @@ no partial zip.
 from __future__ import annotations
 
 import base64
-import contextlib
 import csv
 import fnmatch
 import hashlib
 import io
 import json
-import os
 import stat
-import tempfile
 import zipfile
 from importlib import metadata
 from pathlib import Path
 from typing import Any
 
+from labkit._atomic import atomic_path
 from labkit._validate import check_choice
 from labkit.grading._paths import course_root, lab_dirs
 
@@ -225,22 +223,16 @@ def export_autograder(
     wheel_name, wheel = wheel_bytes()
     ignore = _course_ignore()
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    try:
-        with os.fdopen(fd, "wb") as handle, zipfile.ZipFile(handle, "w") as zf:
-            _add(zf, "setup.sh", SETUP_SH.format(torch=TORCH_CPU, wheel=wheel_name).encode(), True)
-            runner = RUNNER.read_text(encoding="utf-8")
-            _add(zf, "run_autograder", f"#!/usr/bin/env python3\n{runner}".encode(), True)
-            _add(zf, "autograder.json", json.dumps(spec, indent=2).encode())
-            _add(zf, wheel_name, wheel)
-            _add(zf, "course/nbgrader_config.py", (root / "nbgrader_config.py").read_bytes())
-            lab_dir = root / "solutions" / lab
-            for file in _files(lab_dir, ignore):
-                _add(zf, f"course/solutions/{lab}/{file.relative_to(lab_dir).as_posix()}",
-                     file.read_bytes())  # fmt: skip
-        os.replace(tmp, path)
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        raise
+    # 0600: the zip holds the hidden tests
+    with atomic_path(path, mode=0o600) as tmp, zipfile.ZipFile(tmp, "w") as zf:
+        _add(zf, "setup.sh", SETUP_SH.format(torch=TORCH_CPU, wheel=wheel_name).encode(), True)
+        runner = RUNNER.read_text(encoding="utf-8")
+        _add(zf, "run_autograder", f"#!/usr/bin/env python3\n{runner}".encode(), True)
+        _add(zf, "autograder.json", json.dumps(spec, indent=2).encode())
+        _add(zf, wheel_name, wheel)
+        _add(zf, "course/nbgrader_config.py", (root / "nbgrader_config.py").read_bytes())
+        lab_dir = root / "solutions" / lab
+        for file in _files(lab_dir, ignore):
+            _add(zf, f"course/solutions/{lab}/{file.relative_to(lab_dir).as_posix()}",
+                 file.read_bytes())  # fmt: skip
     return path

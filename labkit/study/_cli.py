@@ -8,10 +8,10 @@ a script that something was skipped, as ``cat`` does for a missing file among se
 from __future__ import annotations
 
 import argparse
-import os
 import sys
-import tempfile
 from pathlib import Path
+
+from labkit._atomic import atomic_path
 
 __all__ = ["add_study_parsers"]
 
@@ -24,19 +24,10 @@ def _fail(cmd: str, message: str) -> int:
 def _write_pair(md_path: Path, markdown: str, html: str) -> tuple[Path, Path]:
     """Both files, or neither: each goes to a temporary file that is renamed at the end."""
     html_path = md_path.with_suffix(".html")
-    temps = []
-    try:
-        for target, text in ((md_path, markdown), (html_path, html)):
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", dir=target.parent)
-            temps.append((tmp, target))
-            with os.fdopen(fd, "w", encoding="utf-8") as fh:
-                fh.write(text)
-            os.chmod(tmp, 0o644)
-        for tmp, target in temps:
-            os.replace(tmp, target)
-    finally:
-        for tmp, _ in temps:
-            Path(tmp).unlink(missing_ok=True)
+    # both written before either is renamed into place
+    with atomic_path(md_path) as md_tmp, atomic_path(html_path) as html_tmp:
+        md_tmp.write_text(markdown, encoding="utf-8")
+        html_tmp.write_text(html, encoding="utf-8")
     return md_path, html_path
 
 

@@ -14,11 +14,11 @@ import datetime as dt
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from labkit._atomic import atomic_path, write_atomic
 from labkit.grading._paths import user_data_dir
 from labkit.study.catalog import drills, fill
 from labkit.study.results import LAB_IDS, Results
@@ -93,10 +93,7 @@ def save_state(state: dict[str, Any], path: Path | None = None) -> Path:
     path = path or data_dir() / STATE_FILE
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        with os.fdopen(fd, "w") as fh:
-            json.dump(state, fh, indent=1)
-        os.replace(tmp, path)
+        write_atomic(path, json.dumps(state, indent=1))
     except OSError as err:
         raise DrillError(
             f"cannot write the drill state in {path.parent} ({err.strerror or err}); "
@@ -200,13 +197,6 @@ def export_anki(cards: list[dict[str, Any]], path: str | os.PathLike[str]) -> Pa
         guid = genanki.guid_for(card["id"])
         deck.add_note(genanki.Note(model=model, fields=fields, guid=guid, tags=[card["lab"]]))
     target = Path(path)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".apkg", dir=target.parent)
-    os.close(fd)
-    try:
-        genanki.Package(deck).write_to_file(tmp)
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, target)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    with atomic_path(target) as tmp:
+        genanki.Package(deck).write_to_file(str(tmp))
     return target

@@ -37,11 +37,11 @@ import numbers
 import os
 import platform
 import sys
-import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from labkit._atomic import write_atomic
 from labkit.grading._paths import LAB_IDS
 from labkit.study._keys import lookup
 
@@ -143,18 +143,6 @@ def _plain(value: Any) -> Any:
     return str(value)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-    try:
-        with os.fdopen(fd, "w") as fh:
-            fh.write(text)
-        os.chmod(tmp, 0o644)  # mkstemp's 0600 would hide the file from the learner's other tools
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
 def save(
     lab: str,
     figures: dict[str, Any],
@@ -197,7 +185,7 @@ def save(
         "written": _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
         "figures": body,
     }
-    _write_atomic(target, json.dumps(document, indent=1) + "\n")
+    write_atomic(target, json.dumps(document, indent=1) + "\n")
     return target
 
 

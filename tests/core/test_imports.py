@@ -35,6 +35,7 @@ TORCH_FREE = [
     # the core
     "labkit",
     "labkit._validate",
+    "labkit._atomic",
     "labkit._lazy",
     "labkit._asyncio",
     "labkit._threads",
